@@ -1,0 +1,255 @@
+"""The controller's decisions: who runs what, and what happens when a worker ends.
+
+This is a state machine with no I/O of its own.  It is driven by events (a
+message from a worker, a worker's exit, the passing of time) and acts through
+two small interfaces: a :class:`Fleet` that starts, messages and kills worker
+processes, and a :class:`Sink` that turns what workers report into pytest's
+reporting hooks.  Tests drive it with in-memory fakes of both.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from testfleet.engine.messages import (
+    Event,
+    Finish,
+    ItemDone,
+    ProtocolError,
+    RunItems,
+    Stop,
+    ToController,
+    ToWorker,
+    WorkerError,
+)
+from testfleet.model import WorkerExit, worker_name
+from testfleet.scheduling import WorkQueue, batch_target
+
+
+class Fleet(Protocol):
+    """Worker processes, as the controller sees them."""
+
+    def spawn(self, worker: str, initial: Sequence[int]) -> None:
+        """Start ``worker`` holding the item indices ``initial``."""
+
+    def send(self, worker: str, message: ToWorker) -> None:
+        """Queue ``message`` for ``worker``."""
+
+    def kill(self, worker: str) -> None:
+        """End ``worker`` now; its exit is reported later like any other."""
+
+
+class Sink(Protocol):
+    """Where the results go: the controller's pytest session."""
+
+    def item_done(self, index: int, events: Sequence[Event]) -> None:
+        """Item ``index`` ran in a worker and reported ``events``."""
+
+    def item_lost(self, index: int, reason: str) -> None:
+        """Item ``index`` did not finish; report it failed because of ``reason``."""
+
+    def should_stop(self) -> bool:
+        """Whether the session wants to stop (``-x``, ``--maxfail``)."""
+
+    def note(self, text: str) -> None:
+        """Tell the user something about the run."""
+
+
+@dataclass
+class _Worker:
+    name: str
+    #: Item indices sent and not yet reported, in the order the worker runs them.
+    sent: deque[int]
+    #: When the item at the head of ``sent`` started, as far as we can tell.
+    started: float
+    finishing: bool = False
+    stopping: bool = False
+    #: Why we killed it, when we did (a timeout): replaces "crashed" in the report.
+    killed_because: str | None = None
+    #: Text of an internal error the worker reported before it died.
+    error: str | None = None
+    done: int = field(default=0)
+
+
+class Controller:
+    """Hands out work, follows every worker, and replaces the ones that die."""
+
+    def __init__(
+        self,
+        *,
+        groups: Sequence[Sequence[int]],
+        workers: int,
+        fleet: Fleet,
+        sink: Sink,
+        clock: Callable[[], float],
+        describe: Callable[[int], str],
+        test_timeout: float | None = None,
+        max_restarts: int | None = None,
+    ) -> None:
+        self._queue = WorkQueue(groups)
+        self._initial_workers = workers
+        self._fleet = fleet
+        self._sink = sink
+        self._clock = clock
+        self._describe = describe
+        self._test_timeout = test_timeout
+        self._max_restarts = 4 * workers if max_restarts is None else max_restarts
+        self._workers: dict[str, _Worker] = {}
+        self._spawned = 0
+        self._restarts = 0
+        self._stopping = False
+        self._elapsed = 0.0
+        self._completed = 0
+        #: Why the run had to end early, when testfleet itself ended it.
+        self.abort_reason: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether every worker has ended."""
+        return not self._workers
+
+    @property
+    def live_workers(self) -> list[str]:
+        """Names of the workers that have not ended yet."""
+        return list(self._workers)
+
+    def start(self) -> None:
+        """Start the first workers, each with its first batch."""
+        # Every worker counts in the fair shares before the first one takes work.
+        for number in range(self._initial_workers):
+            self._queue.add_worker(worker_name(number))
+        for _ in range(self._initial_workers):
+            self._spawn()
+
+    def stop(self) -> None:
+        """Stop the run: every worker finishes its current test and exits."""
+        self._stopping = True
+        self._queue.clear()
+        for worker in self._workers.values():
+            if not worker.stopping:
+                worker.stopping = True
+                self._fleet.send(worker.name, Stop())
+
+    def on_message(self, name: str, message: ToController) -> None:
+        """React to ``message`` from worker ``name``."""
+        worker = self._workers[name]
+        match message:
+            case ItemDone(index, events, late=True):
+                self._sink.item_done(index, events)
+            case ItemDone(index, events):
+                if not worker.sent or worker.sent[0] != index:
+                    raise ProtocolError(
+                        f"worker {name} reported item {index}, expected {list(worker.sent)[:1]}"
+                    )
+                worker.sent.popleft()
+                now = self._clock()
+                self._elapsed += now - worker.started
+                self._completed += 1
+                worker.started = now
+                worker.done += 1
+                self._sink.item_done(index, events)
+                if self._sink.should_stop():
+                    self.stop()
+                else:
+                    self._top_up(worker)
+            case WorkerError(text):
+                worker.error = text
+
+    def on_exit(self, name: str, exit: WorkerExit) -> None:
+        """Worker ``name`` ended: report what it lost and replace it if work is left."""
+        worker = self._workers.pop(name)
+        unsent = self._queue.remove_worker(name)
+        if worker.stopping or (worker.finishing and not worker.sent and exit.clean):
+            return
+        if worker.sent:
+            lost = worker.sent.popleft()
+            reason = worker.killed_because or self._crash_reason(worker, exit, lost)
+            self._sink.item_lost(lost, reason)
+        else:
+            self._sink.note(
+                worker.error or f"worker {name} exited unexpectedly ({exit.describe()})"
+            )
+        remaining = [*worker.sent, *unsent]
+        if self._stopping or not (remaining or self._queue.unsent):
+            return
+        if self._restarts >= self._max_restarts:
+            self.abort_reason = (
+                f"testfleet: {self._restarts} workers were replaced already, the limit of "
+                "--worker-restart-limit; stopping the run"
+            )
+            self._sink.note(self.abort_reason)
+            self.stop()
+            return
+        self._restarts += 1
+        self._queue.add_worker(worker_name(self._spawned), remaining)
+        self._spawn()
+
+    def on_tick(self) -> None:
+        """Kill the workers whose current test has run past ``--test-timeout``."""
+        if self._test_timeout is None:
+            return
+        now = self._clock()
+        for worker in self._workers.values():
+            if (
+                worker.sent
+                and worker.killed_because is None
+                and now - worker.started > self._test_timeout
+            ):
+                worker.killed_because = (
+                    f"Timeout: {self._describe(worker.sent[0])} ran longer than "
+                    f"{self._test_timeout:g}s (--test-timeout); worker {worker.name} was "
+                    "killed and replaced"
+                )
+                self._fleet.kill(worker.name)
+
+    def next_deadline(self) -> float | None:
+        """The clock reading at which :meth:`on_tick` may have to kill a worker."""
+        if self._test_timeout is None:
+            return None
+        starts = [
+            w.started for w in self._workers.values() if w.sent and w.killed_because is None
+        ]
+        return min(starts) + self._test_timeout if starts else None
+
+    def _crash_reason(self, worker: _Worker, exit: WorkerExit, index: int) -> str:
+        reason = (
+            f"worker {worker.name} crashed while running {self._describe(index)} "
+            f"({exit.describe()})"
+        )
+        if worker.error:
+            reason += f"\n{worker.error}"
+        return reason
+
+    def _target(self) -> int:
+        mean = self._elapsed / self._completed if self._completed else None
+        return batch_target(mean)
+
+    def _spawn(self) -> None:
+        name = worker_name(self._spawned)
+        self._spawned += 1
+        initial = self._queue.take(name, self._target())
+        worker = _Worker(name, deque(initial), started=self._clock())
+        self._workers[name] = worker
+        if not initial:
+            worker.finishing = True
+        self._fleet.spawn(name, initial)
+        if worker.finishing:
+            self._fleet.send(name, Finish())
+
+    def _top_up(self, worker: _Worker) -> None:
+        if worker.finishing or worker.stopping:
+            return
+        target = self._target()
+        # Top up by half a batch at a time: fewer, larger messages.
+        if len(worker.sent) > target // 2:
+            return
+        batch = self._queue.take(worker.name, target - len(worker.sent))
+        if batch:
+            worker.sent.extend(batch)
+            self._fleet.send(worker.name, RunItems(tuple(batch)))
+        else:
+            worker.finishing = True
+            self._fleet.send(worker.name, Finish())

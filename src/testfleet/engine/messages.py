@@ -1,0 +1,132 @@
+"""The messages between controller and workers, and their wire format.
+
+Every message is a frozen dataclass with a type tag.  On the wire a message is
+a frame: four bytes of big-endian length, then the message as UTF-8 JSON.
+Nothing is pickled: a worker's reports travel in the form pytest's own
+``pytest_report_to_serializable`` gives them, so the format is plain data that
+no receiver can be made to execute.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+_HEADER: Final = struct.Struct(">I")
+
+#: One event of a test, in the order it happened in the worker:
+#: ``["start"]``, ``["report", <serialised report>]``, ``["finish"]`` or
+#: ``["warning", <serialised warning>]``.
+Event: TypeAlias = list[Any]
+
+
+@dataclass(frozen=True)
+class RunItems:
+    """Controller to worker: append these item indices to your queue."""
+
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Controller to worker: no more work will come; run what you hold, then exit."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Controller to worker: the run is stopping (``-x``): finish the current test, exit."""
+
+
+@dataclass(frozen=True)
+class ItemDone:
+    """Worker to controller: an item ran; here is everything it reported."""
+
+    index: int
+    events: tuple[Event, ...]
+    #: Reports that came after the item was done: the teardown a stopping
+    #: worker runs when it leaves, which ends in an error only.
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerError:
+    """Worker to controller: testfleet itself failed inside the worker."""
+
+    text: str
+
+
+ToWorker: TypeAlias = RunItems | Finish | Stop
+ToController: TypeAlias = ItemDone | WorkerError
+Message: TypeAlias = ToWorker | ToController
+
+
+class ProtocolError(Exception):
+    """A frame that is not a message of this protocol."""
+
+
+def encode(message: Message) -> bytes:
+    """The frame that carries ``message``."""
+    match message:
+        case RunItems(indices):
+            data: dict[str, Any] = {"type": "run", "indices": list(indices)}
+        case Finish():
+            data = {"type": "finish"}
+        case Stop():
+            data = {"type": "stop"}
+        case ItemDone(index, events, late):
+            data = {"type": "done", "index": index, "events": list(events), "late": late}
+        case WorkerError(text):
+            data = {"type": "error", "text": text}
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return _HEADER.pack(len(body)) + body
+
+
+def decode(body: bytes) -> Message:
+    """The message in a frame's body (the bytes after its length)."""
+    try:
+        data = json.loads(body)
+        match data["type"]:
+            case "run":
+                return RunItems(tuple(int(i) for i in data["indices"]))
+            case "finish":
+                return Finish()
+            case "stop":
+                return Stop()
+            case "done":
+                return ItemDone(
+                    int(data["index"]), tuple(data["events"]), bool(data.get("late"))
+                )
+            case "error":
+                return WorkerError(str(data["text"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProtocolError(f"malformed message: {exc}") from exc
+    raise ProtocolError(f"unknown message type {data['type']!r}")
+
+
+class FrameReader:
+    """Reassembles frames from the chunks a pipe delivers."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> Iterator[Message]:
+        """Add ``chunk`` and yield every message it completes."""
+        self._buffer += chunk
+        start = 0
+        size = len(self._buffer)
+        while size - start >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(self._buffer, start)
+            end = start + _HEADER.size + length
+            if end > size:
+                break
+            yield decode(bytes(self._buffer[start + _HEADER.size : end]))
+            start = end
+        del self._buffer[:start]
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete frame still waiting for the rest."""
+        return len(self._buffer)

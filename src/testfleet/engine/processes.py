@@ -1,0 +1,220 @@
+"""Worker processes forked after collection, and the controller's event loop.
+
+The controller is a single thread around one selector: it forks a worker (a
+first one or a replacement) at any moment, which is only safe in a process that
+has started no threads.  Each worker has two pipes: control messages in,
+results out.  Writes to a worker never block the loop: they wait in a buffer
+until the pipe takes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import selectors
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from testfleet.engine.controller import Controller
+from testfleet.engine.messages import FrameReader, ToController, ToWorker, encode
+from testfleet.model import WorkerExit
+
+#: The body of a worker: (name, initial item indices, inbox fd, outbox fd).
+WorkerMain = Callable[[str, Sequence[int], int, int], NoReturn]
+
+#: How often the loop looks for workers that died with their pipe held open
+#: (by a grandchild process that inherited it).
+_REAP_INTERVAL = 0.2
+#: How long workers get to tear down after Ctrl-C before they are killed.
+_INTERRUPT_GRACE = 5.0
+
+
+@dataclass
+class _Process:
+    pid: int
+    inbox: int  # our write end of the worker's control pipe
+    outbox: int  # our read end of the worker's result pipe
+    reader: FrameReader = field(default_factory=FrameReader)
+    pending: bytearray = field(default_factory=bytearray)
+    eof: bool = False
+
+
+class ForkedFleet:
+    """Starts workers with ``os.fork`` and carries messages over pipes."""
+
+    def __init__(self, main: WorkerMain) -> None:
+        self._main = main
+        self._processes: dict[str, _Process] = {}
+        self._selector = selectors.DefaultSelector()
+        #: Messages read from the pipes and not yet given to the controller.
+        self._received: list[tuple[str, ToController]] = []
+
+    # -- the Fleet interface -------------------------------------------------
+
+    def spawn(self, worker: str, initial: Sequence[int]) -> None:
+        """Fork ``worker``; it starts with ``initial`` in its queue."""
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        # Whatever is buffered would be written twice, once by each process.
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        # Objects that exist now are shared with the child copy-on-write; a
+        # collection in the child would touch (and so copy) all of them.
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            os.close(to_worker_w)
+            os.close(from_worker_r)
+            for other in self._processes.values():
+                os.close(other.inbox)
+                os.close(other.outbox)
+            self._main(worker, initial, to_worker_r, from_worker_w)
+        gc.unfreeze()
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        os.set_blocking(to_worker_w, False)
+        process = _Process(pid, to_worker_w, from_worker_r)
+        self._processes[worker] = process
+        self._selector.register(from_worker_r, selectors.EVENT_READ, worker)
+
+    def send(self, worker: str, message: ToWorker) -> None:
+        """Queue ``message`` for ``worker`` and write as much as the pipe takes."""
+        process = self._processes[worker]
+        process.pending += encode(message)
+        self._flush(worker, process)
+
+    def kill(self, worker: str) -> None:
+        """Send SIGKILL to ``worker``."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._processes[worker].pid, signal.SIGKILL)
+
+    # -- the loop --------------------------------------------------------------
+
+    def run(self, controller: Controller, clock: Callable[[], float] = time.monotonic) -> None:
+        """Drive ``controller`` until every worker has ended.
+
+        On any exception (Ctrl-C included) the workers are interrupted, given a
+        moment to tear down, killed if they do not, and reaped; then the
+        exception goes on to pytest, which reports it as in a serial run.
+        """
+        try:
+            controller.start()
+            last_reap = clock()
+            while not controller.done:
+                deadline = controller.next_deadline()
+                timeout = _REAP_INTERVAL
+                if deadline is not None:
+                    timeout = max(0.0, min(timeout, deadline - clock()))
+                self._poll(timeout)
+                self._deliver(controller)
+                now = clock()
+                if now - last_reap >= _REAP_INTERVAL or self._any_eof():
+                    last_reap = now
+                    exits = self._reap()
+                    # A worker's last messages come before the news of its end.
+                    self._deliver(controller)
+                    for worker, exit in exits:
+                        controller.on_exit(worker, exit)
+                controller.on_tick()
+        except BaseException:
+            self._shutdown()
+            raise
+        finally:
+            self._selector.close()
+
+    def _deliver(self, controller: Controller) -> None:
+        received, self._received = self._received, []
+        for worker, message in received:
+            controller.on_message(worker, message)
+
+    def _poll(self, timeout: float) -> None:
+        for key, mask in self._selector.select(timeout):
+            worker = key.data
+            process = self._processes[worker]
+            if mask & selectors.EVENT_WRITE:
+                self._flush(worker, process)
+            if mask & selectors.EVENT_READ:
+                self._read(worker, process)
+
+    def _read(self, worker: str, process: _Process) -> bool:
+        """Read one chunk from ``worker``; whether there was anything to read."""
+        try:
+            chunk = os.read(process.outbox, 1 << 16)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            process.eof = True
+            with contextlib.suppress(KeyError):
+                self._selector.unregister(process.outbox)
+            return False
+        for message in process.reader.feed(chunk):
+            self._received.append((worker, message))  # type: ignore[arg-type]
+        return True
+
+    def _flush(self, worker: str, process: _Process) -> None:
+        written = 0
+        try:
+            if process.pending:
+                written = os.write(process.inbox, process.pending)
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:
+            # The worker is gone; its exit is reported when it is reaped.
+            process.pending.clear()
+        del process.pending[:written]
+        watching = process.inbox in self._selector.get_map()
+        if process.pending and not watching:
+            self._selector.register(process.inbox, selectors.EVENT_WRITE, worker)
+        elif not process.pending and watching:
+            self._selector.unregister(process.inbox)
+
+    def _any_eof(self) -> bool:
+        return any(p.eof for p in self._processes.values())
+
+    def _reap(self) -> list[tuple[str, WorkerExit]]:
+        ended: list[tuple[str, WorkerExit]] = []
+        for worker, process in list(self._processes.items()):
+            pid, status = os.waitpid(process.pid, 0 if process.eof else os.WNOHANG)
+            if pid == 0:
+                continue
+            # Read what it wrote before it ended; a grandchild may hold the
+            # pipe open, so read only what is there.
+            os.set_blocking(process.outbox, False)
+            while not process.eof and self._read(worker, process):
+                pass
+            self._forget(process)
+            del self._processes[worker]
+            ended.append((worker, WorkerExit.from_wait_status(status)))
+        return ended
+
+    def _forget(self, process: _Process) -> None:
+        for fd in (process.inbox, process.outbox):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _shutdown(self) -> None:
+        """Interrupt every worker, wait a little for teardown, then kill and reap."""
+        for process in self._processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGINT)
+        deadline = time.monotonic() + _INTERRUPT_GRACE
+        while self._processes and time.monotonic() < deadline:
+            for worker, process in list(self._processes.items()):
+                pid, _ = os.waitpid(process.pid, os.WNOHANG)
+                if pid:
+                    self._forget(process)
+                    del self._processes[worker]
+            time.sleep(0.01)
+        for process in self._processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            os.waitpid(process.pid, 0)
+            self._forget(process)
+        self._processes.clear()

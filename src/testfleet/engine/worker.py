@@ -1,0 +1,335 @@
+"""The worker: runs items with pytest's own runtest protocol in a forked child.
+
+A worker is forked from the controller after collection, so it holds the
+collected session already: it imports nothing and collects nothing.  It runs
+``pytest_runtest_protocol`` for each item it is sent, with the right
+``nextitem`` so fixtures of every scope are set up and torn down as in a serial
+run, and sends each item's reports and warnings to the controller as plain
+data.  Its own reporting hooks (terminal, junitxml, any plugin's) never run:
+the controller re-emits everything, once, in one process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import sys
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from testfleet.engine.threads import limit_threads
+from testfleet.engine.messages import (
+    Event,
+    Finish,
+    FrameReader,
+    ItemDone,
+    RunItems,
+    Stop,
+    ToController,
+    ToWorker,
+    WorkerError,
+    encode,
+)
+
+if TYPE_CHECKING:
+    import pytest
+
+#: The hooks whose calls a worker records and sends instead of running them.
+RELAYED_HOOKS = frozenset(
+    {
+        "pytest_runtest_logstart",
+        "pytest_runtest_logreport",
+        "pytest_runtest_logfinish",
+        "pytest_warning_recorded",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker needs to know about itself and its run."""
+
+    name: str
+    count: int
+    testrun_uid: str
+    #: BLAS/OpenMP threads each worker may use.
+    threads: int
+
+
+class ControllerGone(Exception):
+    """The controller closed its end of the pipe: it is gone, so the worker goes."""
+
+
+class Inbox:
+    """Messages from the controller, read without blocking or while waiting."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._reader = FrameReader()
+
+    def poll(self) -> list[ToWorker]:
+        """Whatever has arrived, without waiting."""
+        return self._read(timeout=0)
+
+    def wait(self) -> list[ToWorker]:
+        """Wait until at least one message has arrived."""
+        while True:
+            messages = self._read(timeout=None)
+            if messages:
+                return messages
+
+    def _read(self, timeout: float | None) -> list[ToWorker]:
+        messages: list[ToWorker] = []
+        while select.select([self._fd], [], [], timeout)[0]:
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                raise ControllerGone
+            for message in self._reader.feed(chunk):
+                assert isinstance(message, RunItems | Finish | Stop), message
+                messages.append(message)
+            timeout = 0
+        return messages
+
+
+class Outbox:
+    """Messages to the controller, written whole and in order."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def send(self, message: ToController) -> None:
+        """Write ``message``, blocking until the pipe took all of it."""
+        data = memoryview(encode(message))
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+
+class Recorder:
+    """Records the reporting hooks of the running item instead of running them."""
+
+    def __init__(self, config: pytest.Config, after_report: Callable[[], None]) -> None:
+        self._config = config
+        self._after_report = after_report
+        self.events: list[Event] = []
+
+    def install(self) -> None:
+        """Route the relayed hooks of this process to :meth:`record`.
+
+        pluggy calls every hook through ``PluginManager._inner_hookexec`` (the
+        point its own ``add_hookcall_monitoring`` wraps); wrapping it is the one
+        way to divert a hook from *every* implementation, including those of
+        conftest files and plugins registered later, without unregistering
+        plugins that also do needed work during the run.
+        """
+        pm = self._config.pluginmanager
+        inner = pm._inner_hookexec
+
+        def hookexec(name: str, impls: Any, kwargs: dict[str, Any], firstresult: bool) -> Any:
+            if name in RELAYED_HOOKS:
+                self.record(name, kwargs)
+                return None if firstresult else []
+            return inner(name, impls, kwargs, firstresult)
+
+        pm._inner_hookexec = hookexec
+
+    def record(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Keep one relayed hook call as an event."""
+        if name == "pytest_runtest_logreport":
+            report = kwargs["report"]
+            data = self._config.hook.pytest_report_to_serializable(
+                config=self._config, report=report
+            )
+            self.events.append(["report", data])
+            if report.when == "call" or (report.when == "setup" and not report.passed):
+                # Right before pytest decides how far to tear down: the moment a
+                # stop from the controller still makes this item's teardown full.
+                self._after_report()
+        elif name == "pytest_warning_recorded":
+            self.events.append(["warning", serialize_warning(**kwargs)])
+        elif name == "pytest_runtest_logstart":
+            self.events.append(["start"])
+        else:
+            self.events.append(["finish"])
+
+    def take(self) -> tuple[Event, ...]:
+        """The events recorded since the last call."""
+        events, self.events = tuple(self.events), []
+        return events
+
+
+def serialize_warning(
+    warning_message: warnings.WarningMessage,
+    when: str,
+    nodeid: str,
+    location: tuple[str, int, str] | None,
+) -> dict[str, Any]:
+    """A recorded warning as plain data (see ``relay.deserialize_warning``)."""
+    category = warning_message.category
+    return {
+        "message": str(warning_message.message),
+        "category": f"{category.__module__}:{category.__qualname__}",
+        "filename": warning_message.filename,
+        "lineno": warning_message.lineno,
+        "line": warning_message.line,
+        "when": when,
+        "nodeid": nodeid,
+        "location": list(location) if location is not None else None,
+    }
+
+
+class WorkerLoop:
+    """Runs the items the controller sends, until told to finish or stop."""
+
+    def __init__(
+        self,
+        session: pytest.Session,
+        initial: Sequence[int],
+        inbox: Inbox,
+        outbox: Outbox,
+    ) -> None:
+        self._session = session
+        self._items = session.items
+        self._queue = deque(initial)
+        self._inbox = inbox
+        self._outbox = outbox
+        self._finishing = False
+        self._stopping = False
+        self.recorder = Recorder(session.config, after_report=self._check_stop)
+
+    def run(self) -> None:
+        """Run items until the work is done or the controller says stop."""
+        last: int | None = None  # an item whose teardown kept fixtures for the next
+        while True:
+            self._absorb(self._inbox.poll())
+            if self._stopping:
+                break
+            # pytest must know the next item before it runs one: it decides
+            # which fixtures to keep.  Wait for work, or for word that none comes.
+            if len(self._queue) < 2 and not self._finishing:
+                self._absorb(self._inbox.wait())
+                continue
+            if not self._queue:
+                break
+            index = self._queue.popleft()
+            nextitem = self._items[self._queue[0]] if self._queue else None
+            item = self._items[index]
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            self._outbox.send(ItemDone(index, self.recorder.take()))
+            last = index if nextitem is not None and not self._session.shouldstop else None
+        if last is not None:
+            self._teardown_after(last)
+
+    def _teardown_after(self, index: int) -> None:
+        """Tear down what the last item kept for a successor that will not run."""
+        from _pytest.runner import call_and_report
+
+        item = self._items[index]
+        report = call_and_report(item, "teardown", log=True, nextitem=None)
+        events = self.recorder.take()
+        if not report.passed:
+            self._outbox.send(ItemDone(index, events, late=True))
+
+    def _check_stop(self) -> None:
+        self._absorb(self._inbox.poll())
+
+    def _absorb(self, messages: list[ToWorker]) -> None:
+        for message in messages:
+            match message:
+                case RunItems(indices):
+                    self._queue.extend(indices)
+                case Finish():
+                    self._finishing = True
+                case Stop():
+                    self._stopping = True
+                    self._session.shouldstop = "testfleet: the run is stopping"
+
+
+def prepare_process(config: pytest.Config, setup: WorkerSetup) -> None:
+    """Make a freshly forked child a worker of its own.
+
+    What the child inherited from the controller and must not share with its
+    siblings is replaced: the process group (so Ctrl-C reaches the controller,
+    which then stops the workers), standard input, pytest's capture files, the
+    base temporary directory, and the size of BLAS/OpenMP thread pools.
+    """
+    os.setpgid(0, 0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.environ["PYTEST_XDIST_WORKER"] = setup.name
+    os.environ["PYTEST_XDIST_WORKER_COUNT"] = str(setup.count)
+    os.environ["PYTEST_XDIST_TESTRUNUID"] = setup.testrun_uid
+    # Plugins written for pytest-xdist (pytest-django, for one) look here.
+    config.workerinput = {  # type: ignore[attr-defined]
+        "workerid": setup.name,
+        "workercount": setup.count,
+        "testrunuid": setup.testrun_uid,
+        "mainargv": list(sys.argv),
+    }
+    config.workeroutput = {}  # type: ignore[attr-defined]
+    _own_capture(config)
+    _own_basetemp(config, setup.name)
+    limit_threads(setup.threads, os.environ)
+
+
+def _own_capture(config: pytest.Config) -> None:
+    # The controller's global capture writes to temporary files that every
+    # forked child shares (one file offset): each worker needs files of its own.
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if capman is not None and capman.is_globally_capturing():
+        capman.stop_global_capturing()
+        capman.start_global_capturing()
+        capman.suspend_global_capture()
+
+
+def _own_basetemp(config: pytest.Config, name: str) -> None:
+    # Each worker gets a directory of its own under the controller's basetemp,
+    # which the controller created before forking and cleans up as usual.
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None and factory._basetemp is not None:
+        factory._given_basetemp = factory._basetemp / name
+        factory._basetemp = None
+
+
+def run_worker(
+    session: pytest.Session,
+    setup: WorkerSetup,
+    initial: Sequence[int],
+    inbox_fd: int,
+    outbox_fd: int,
+) -> NoReturn:
+    """The body of a forked worker process; it never returns."""
+    outbox = Outbox(outbox_fd)
+    code = 0
+    try:
+        prepare_process(session.config, setup)
+        loop = WorkerLoop(session, initial, Inbox(inbox_fd), outbox)
+        loop.recorder.install()
+        loop.run()
+    except ControllerGone:
+        code = 1
+    except KeyboardInterrupt:
+        # The controller interrupts its workers on Ctrl-C: leave as pytest would,
+        # tearing fixtures down; their errors have nowhere to go any more.
+        with contextlib.suppress(Exception):
+            session._setupstate.teardown_exact(None)
+        code = 2
+    except BaseException:
+        code = 3
+        with contextlib.suppress(OSError):
+            outbox.send(
+                WorkerError(
+                    f"testfleet internal error in worker {setup.name}:\n"
+                    + traceback.format_exc()
+                )
+            )
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    os._exit(code)

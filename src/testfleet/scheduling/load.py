@@ -1,0 +1,121 @@
+"""Hand out work in collection order, keeping a scope group on one worker.
+
+A *scope group* is the run of consecutive items that share a module (or
+whatever key the caller groups by): running them on one worker means their
+module and class fixtures are set up once.  Groups are reserved whole for one
+worker and sent to it a few items at a time.  Only at the tail, when a group is
+larger than a fair share of what is left, is it split; and when nothing is left
+to reserve, an idle worker steals the back half of the largest reservation.
+Items already sent to a worker are never taken back: a worker must know the
+item that follows the one it runs (pytest's ``nextitem``) to tear fixtures down
+correctly, so what it holds is its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Hashable, Iterable, Sequence
+
+
+def group_by_scope(keys: Sequence[Hashable]) -> list[list[int]]:
+    """Split item indices ``0..len(keys)-1`` into runs of equal consecutive keys.
+
+    Consecutive only: a module whose items were reordered apart (by ``--ff``,
+    say) becomes several groups, so the order pytest chose is kept.
+    """
+    groups: list[list[int]] = []
+    previous: Hashable = object()
+    for index, key in enumerate(keys):
+        if not groups or key != previous:
+            groups.append([])
+            previous = key
+        groups[-1].append(index)
+    return groups
+
+
+def batch_target(mean_seconds: float | None, horizon: float = 0.1, cap: int = 256) -> int:
+    """How many items a worker should hold so it never waits for the controller.
+
+    A worker needs the item it runs and the next one (pytest's ``nextitem``),
+    plus one more so that the top-up can arrive while it runs the next.  Fast
+    items need more: enough to cover ``horizon`` seconds of work, so a busy
+    controller can fall behind by that much without a worker going idle.
+    """
+    minimum = 3
+    if mean_seconds is None or mean_seconds <= 0:
+        return minimum
+    return max(minimum, min(cap, math.ceil(horizon / mean_seconds)))
+
+
+class WorkQueue:
+    """The unsent work of a run, and which worker each piece is reserved for."""
+
+    def __init__(self, groups: Iterable[Sequence[int]]) -> None:
+        self._groups: deque[list[int]] = deque(list(g) for g in groups if g)
+        self._reserved: dict[str, deque[int]] = {}
+        self._workers = 0
+
+    @property
+    def unsent(self) -> int:
+        """Items not yet sent to any worker, reserved or not."""
+        return sum(map(len, self._groups)) + sum(map(len, self._reserved.values()))
+
+    def add_worker(self, worker: str, reserved: Iterable[int] = ()) -> None:
+        """Count ``worker`` in fair shares, optionally handing it a reservation.
+
+        A replacement for a crashed worker takes over the items its predecessor
+        had been sent but not run, in their order, through ``reserved``.
+        """
+        self._reserved[worker] = deque(reserved)
+        self._workers += 1
+
+    def remove_worker(self, worker: str) -> list[int]:
+        """Forget ``worker`` and return its unsent reservation, in order."""
+        self._workers -= 1
+        return list(self._reserved.pop(worker, ()))
+
+    def clear(self) -> None:
+        """Drop all unsent work: the run is stopping."""
+        self._groups.clear()
+        for reservation in self._reserved.values():
+            reservation.clear()
+
+    def take(self, worker: str, count: int) -> list[int]:
+        """Up to ``count`` items for ``worker``; empty only when no work is left anywhere.
+
+        A batch may run on from one group into the next.  Stealing happens only
+        when the worker would otherwise get nothing: it is a tail measure.
+        """
+        reservation = self._reserved[worker]
+        batch: list[int] = []
+        while len(batch) < count:
+            if not reservation:
+                reservation.extend(self._reserve() or ([] if batch else self._steal(worker)))
+                if not reservation:
+                    break
+            batch.append(reservation.popleft())
+        return batch
+
+    def _reserve(self) -> list[int]:
+        if not self._groups:
+            return []
+        group = self._groups.popleft()
+        # At the tail a whole group would leave the other workers idle: give
+        # this worker a fair share of what is left and put the rest back first.
+        fair = math.ceil((self.unsent + len(group)) / max(1, self._workers))
+        if len(group) > fair:
+            self._groups.appendleft(group[fair:])
+            group = group[:fair]
+        return group
+
+    def _steal(self, thief: str) -> list[int]:
+        candidates = [r for w, r in self._reserved.items() if w != thief and r]
+        if not candidates:
+            return []
+        reservation = max(candidates, key=len)
+        # Take the back half, so the victim keeps the items next to the ones it
+        # runs now and its fixtures stay warm.
+        stolen = [reservation.pop() for _ in range(math.ceil(len(reservation) / 2))]
+        stolen.reverse()
+        return stolen
