@@ -146,7 +146,9 @@ class FleetPlugin:
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             errors = session.testsfailed
-            raise session.Interrupted(f"{errors} error{'s' if errors != 1 else ''} during collection")
+            raise session.Interrupted(
+                f"{errors} error{'s' if errors != 1 else ''} during collection"
+            )
         if session.config.option.collectonly:
             return True
         requested = self._config.stash[REQUESTED_WORKERS] or 1

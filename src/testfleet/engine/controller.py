@@ -209,9 +209,7 @@ class Controller:
         """The clock reading at which :meth:`on_tick` may have to kill a worker."""
         if self._test_timeout is None:
             return None
-        starts = [
-            w.started for w in self._workers.values() if w.sent and w.killed_because is None
-        ]
+        starts = [w.started for w in self._workers.values() if w.sent and w.killed_because is None]
         return min(starts) + self._test_timeout if starts else None
 
     def _crash_reason(self, worker: _Worker, exit: WorkerExit, index: int) -> str:

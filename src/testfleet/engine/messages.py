@@ -96,9 +96,7 @@ def decode(body: bytes) -> Message:
             case "stop":
                 return Stop()
             case "done":
-                return ItemDone(
-                    int(data["index"]), tuple(data["events"]), bool(data.get("late"))
-                )
+                return ItemDone(int(data["index"]), tuple(data["events"]), bool(data.get("late")))
             case "error":
                 return WorkerError(str(data["text"]))
     except (ValueError, KeyError, TypeError) as exc:

@@ -30,6 +30,8 @@ WorkerMain = Callable[[str, Sequence[int], int, int], NoReturn]
 #: How often the loop looks for workers that died with their pipe held open
 #: (by a grandchild process that inherited it).
 _REAP_INTERVAL = 0.2
+#: How long the controller lets results accumulate after handling some.
+_COALESCE = 0.002
 #: How long workers get to tear down after Ctrl-C before they are killed.
 _INTERRUPT_GRACE = 5.0
 
@@ -110,8 +112,12 @@ class ForkedFleet:
                 timeout = _REAP_INTERVAL
                 if deadline is not None:
                     timeout = max(0.0, min(timeout, deadline - clock()))
-                self._poll(timeout)
-                self._deliver(controller)
+                if self._poll(timeout):
+                    self._deliver(controller)
+                    # Let results pile up in the pipes for a moment: one wake-up
+                    # per few results, not one per result, leaves the CPUs to
+                    # the workers.  Their queues cover far more than this.
+                    time.sleep(_COALESCE)
                 now = clock()
                 if now - last_reap >= _REAP_INTERVAL or self._any_eof():
                     last_reap = now
@@ -132,7 +138,8 @@ class ForkedFleet:
         for worker, message in received:
             controller.on_message(worker, message)
 
-    def _poll(self, timeout: float) -> None:
+    def _poll(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the pipes; whether any message came in."""
         for key, mask in self._selector.select(timeout):
             worker = key.data
             process = self._processes[worker]
@@ -140,6 +147,7 @@ class ForkedFleet:
                 self._flush(worker, process)
             if mask & selectors.EVENT_READ:
                 self._read(worker, process)
+        return bool(self._received)
 
     def _read(self, worker: str, process: _Process) -> bool:
         """Read one chunk from ``worker``; whether there was anything to read."""

@@ -59,10 +59,9 @@ class HookRelay:
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         keywords = {name: 1 for name in item.keywords}
-        for when, outcome, longrepr in (("call", "failed", reason), ("teardown", "passed", None)):
-            report = pytest.TestReport(
-                item.nodeid, item.location, keywords, outcome, longrepr, when
-            )
+        failed = pytest.TestReport(item.nodeid, item.location, keywords, "failed", reason, "call")
+        closed = pytest.TestReport(item.nodeid, item.location, keywords, "passed", None, "teardown")
+        for report in (failed, closed):
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 

@@ -1,7 +1,7 @@
 """Keep BLAS and OpenMP thread pools from oversubscribing the CPUs.
 
 Every worker that loads numpy would otherwise start one BLAS thread per CPU:
-W workers on C cores then run W × C threads, and numerical tests run slower in
+W workers on C cores then run W x C threads, and numerical tests run slower in
 parallel than serially.  Each worker gets ``max(1, C // W)`` threads unless the
 user chose a number.  Environment variables cover libraries loaded after the
 fork and subprocesses; libraries the controller loaded before forking (numpy

@@ -18,11 +18,10 @@ import sys
 import traceback
 import warnings
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from testfleet.engine.threads import limit_threads
 from testfleet.engine.messages import (
     Event,
     Finish,
@@ -35,9 +34,11 @@ from testfleet.engine.messages import (
     WorkerError,
     encode,
 )
+from testfleet.engine.threads import limit_threads
 
 if TYPE_CHECKING:
     import pytest
+    from pluggy import HookImpl
 
 #: The hooks whose calls a worker records and sends instead of running them.
 RELAYED_HOOKS = frozenset(
@@ -129,11 +130,16 @@ class Recorder:
         pm = self._config.pluginmanager
         inner = pm._inner_hookexec
 
-        def hookexec(name: str, impls: Any, kwargs: dict[str, Any], firstresult: bool) -> Any:
-            if name in RELAYED_HOOKS:
-                self.record(name, kwargs)
+        def hookexec(
+            hook_name: str,
+            hook_impls: Sequence[HookImpl],
+            caller_kwargs: Mapping[str, object],
+            firstresult: bool,
+        ) -> object:
+            if hook_name in RELAYED_HOOKS:
+                self.record(hook_name, dict(caller_kwargs))
                 return None if firstresult else []
-            return inner(name, impls, kwargs, firstresult)
+            return inner(hook_name, hook_impls, caller_kwargs, firstresult)
 
         pm._inner_hookexec = hookexec
 
@@ -324,8 +330,7 @@ def run_worker(
         with contextlib.suppress(OSError):
             outbox.send(
                 WorkerError(
-                    f"testfleet internal error in worker {setup.name}:\n"
-                    + traceback.format_exc()
+                    f"testfleet internal error in worker {setup.name}:\n" + traceback.format_exc()
                 )
             )
     finally:

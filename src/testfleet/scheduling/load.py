@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 
 
 def group_by_scope(keys: Sequence[Hashable]) -> list[list[int]]:
@@ -48,18 +49,24 @@ def batch_target(mean_seconds: float | None, horizon: float = 0.1, cap: int = 25
     return max(minimum, min(cap, math.ceil(horizon / mean_seconds)))
 
 
+@dataclass
+class _Group:
+    items: list[int]
+    #: A piece of a group split at the tail: meant for another worker.
+    piece: bool = False
+
+
 class WorkQueue:
     """The unsent work of a run, and which worker each piece is reserved for."""
 
     def __init__(self, groups: Iterable[Sequence[int]]) -> None:
-        self._groups: deque[list[int]] = deque(list(g) for g in groups if g)
+        self._groups: deque[_Group] = deque(_Group(list(g)) for g in groups if g)
         self._reserved: dict[str, deque[int]] = {}
-        self._workers = 0
 
     @property
     def unsent(self) -> int:
         """Items not yet sent to any worker, reserved or not."""
-        return sum(map(len, self._groups)) + sum(map(len, self._reserved.values()))
+        return sum(len(g.items) for g in self._groups) + sum(map(len, self._reserved.values()))
 
     def add_worker(self, worker: str, reserved: Iterable[int] = ()) -> None:
         """Count ``worker`` in fair shares, optionally handing it a reservation.
@@ -68,11 +75,9 @@ class WorkQueue:
         had been sent but not run, in their order, through ``reserved``.
         """
         self._reserved[worker] = deque(reserved)
-        self._workers += 1
 
     def remove_worker(self, worker: str) -> list[int]:
         """Forget ``worker`` and return its unsent reservation, in order."""
-        self._workers -= 1
         return list(self._reserved.pop(worker, ()))
 
     def clear(self) -> None:
@@ -84,13 +89,16 @@ class WorkQueue:
     def take(self, worker: str, count: int) -> list[int]:
         """Up to ``count`` items for ``worker``; empty only when no work is left anywhere.
 
-        A batch may run on from one group into the next.  Stealing happens only
-        when the worker would otherwise get nothing: it is a tail measure.
+        A batch runs on into the next whole groups, but not into a piece split
+        off for another worker; stealing happens only when the worker would
+        otherwise get nothing: it is a tail measure.
         """
         reservation = self._reserved[worker]
         batch: list[int] = []
         while len(batch) < count:
             if not reservation:
+                if batch and (not self._groups or self._groups[0].piece):
+                    break
                 reservation.extend(self._reserve() or ([] if batch else self._steal(worker)))
                 if not reservation:
                     break
@@ -100,14 +108,17 @@ class WorkQueue:
     def _reserve(self) -> list[int]:
         if not self._groups:
             return []
-        group = self._groups.popleft()
-        # At the tail a whole group would leave the other workers idle: give
-        # this worker a fair share of what is left and put the rest back first.
-        fair = math.ceil((self.unsent + len(group)) / max(1, self._workers))
-        if len(group) > fair:
-            self._groups.appendleft(group[fair:])
-            group = group[:fair]
-        return group
+        head = self._groups.popleft()
+        group = head.items
+        if head.piece:  # a fair share already
+            return group
+        # At the tail a whole group would leave the other workers idle: split
+        # it into fair shares of what is left, one for each worker.
+        fair = math.ceil((self.unsent + len(group)) / max(1, len(self._reserved)))
+        pieces = [group[start : start + fair] for start in range(0, len(group), fair)]
+        for piece in reversed(pieces[1:]):
+            self._groups.appendleft(_Group(piece, piece=True))
+        return pieces[0]
 
     def _steal(self, thief: str) -> list[int]:
         candidates = [r for w, r in self._reserved.items() if w != thief and r]

@@ -1,0 +1,201 @@
+"""Unit tests of the controller's decisions, driven through in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from testfleet.engine.controller import Controller
+from testfleet.engine.messages import (
+    Event,
+    Finish,
+    ItemDone,
+    ProtocolError,
+    RunItems,
+    Stop,
+    ToWorker,
+    WorkerError,
+)
+from testfleet.model import WorkerExit
+
+
+@dataclass
+class FakeFleet:
+    """Records what the controller asks of its processes; holds each worker's queue."""
+
+    queues: dict[str, list[int]] = field(default_factory=dict)
+    inbox: dict[str, list[ToWorker]] = field(default_factory=dict)
+    killed: list[str] = field(default_factory=list)
+
+    def spawn(self, worker: str, initial: Sequence[int]) -> None:
+        self.queues[worker] = list(initial)
+        self.inbox[worker] = []
+
+    def send(self, worker: str, message: ToWorker) -> None:
+        self.inbox[worker].append(message)
+        if isinstance(message, RunItems):
+            self.queues[worker] += message.indices
+
+    def kill(self, worker: str) -> None:
+        self.killed.append(worker)
+
+
+@dataclass
+class FakeSink:
+    """Records what reaches the session; can be told to want a stop."""
+
+    done: list[int] = field(default_factory=list)
+    lost: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    stop_after_failures: int | None = None
+
+    def item_done(self, index: int, events: Sequence[Event]) -> None:
+        self.done.append(index)
+
+    def item_lost(self, index: int, reason: str) -> None:
+        self.lost[index] = reason
+
+    def should_stop(self) -> bool:
+        return self.stop_after_failures is not None and len(self.done) >= self.stop_after_failures
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Run:
+    controller: Controller
+    fleet: FakeFleet
+    sink: FakeSink
+    clock: Clock
+
+    def finish(self, worker: str) -> int:
+        """The worker runs the head of its queue and reports it."""
+        index = self.fleet.queues[worker].pop(0)
+        self.clock.now += 0.01
+        self.controller.on_message(worker, ItemDone(index, (["start"],)))
+        return index
+
+    def drain(self) -> None:
+        """Run every worker to the end, round robin, and let each exit cleanly."""
+        while not self.controller.done:
+            for worker in self.controller.live_workers:
+                if self.fleet.queues[worker]:
+                    self.finish(worker)
+                elif Finish() in self.fleet.inbox[worker] or Stop() in self.fleet.inbox[worker]:
+                    self.controller.on_exit(worker, WorkerExit(code=0))
+
+
+def make_run(groups: list[list[int]], workers: int = 2, **options: object) -> Run:
+    fleet, sink, clock = FakeFleet(), FakeSink(), Clock()
+    controller = Controller(
+        groups=groups,
+        workers=workers,
+        fleet=fleet,
+        sink=sink,
+        clock=clock,
+        describe=lambda index: f"test_{index}",
+        **options,  # type: ignore[arg-type]
+    )
+    controller.start()
+    return Run(controller, fleet, sink, clock)
+
+
+def test_every_item_runs_once_and_workers_are_told_to_finish() -> None:
+    """A clean run reports each item once and ends every worker with Finish."""
+    run = make_run([list(range(10)), list(range(10, 25))])
+    run.drain()
+    assert sorted(run.sink.done) == list(range(25))
+    assert all(Finish() in inbox for inbox in run.fleet.inbox.values())
+    assert not run.sink.lost
+
+
+def test_more_workers_than_items_get_nothing_and_finish() -> None:
+    """A worker with no work is told to finish at once."""
+    run = make_run([[0]], workers=2)
+    assert run.fleet.queues == {"gw0": [0], "gw1": []}
+    assert run.fleet.inbox["gw1"] == [Finish()]
+
+
+def test_a_crash_reports_the_running_item_and_a_replacement_takes_the_rest() -> None:
+    """The item a dead worker ran fails; the items it held go to a fresh worker, not retried."""
+    run = make_run([list(range(6))], workers=1)
+    run.finish("gw0")
+    held = run.fleet.queues["gw0"]
+    run.controller.on_exit("gw0", WorkerExit(signal=9))
+    assert run.sink.lost == {1: "worker gw0 crashed while running test_1 (signal 9, SIGKILL)"}
+    assert run.fleet.queues["gw1"][: len(held) - 1] == held[1:]
+    run.drain()
+    assert sorted(run.sink.done) == [0, 2, 3, 4, 5]
+
+
+def test_restart_limit_stops_the_run() -> None:
+    """Past --worker-restart-limit the run stops with a reason and no more workers start."""
+    run = make_run([list(range(6))], workers=1, max_restarts=0)
+    run.controller.on_exit("gw0", WorkerExit(code=3))
+    assert run.controller.abort_reason is not None
+    assert "--worker-restart-limit" in run.controller.abort_reason
+    assert run.controller.done
+    assert list(run.sink.lost) == [0]
+
+
+def test_timeout_kills_the_worker_and_reports_the_test() -> None:
+    """A test past --test-timeout has its worker killed and is reported as a timeout."""
+    run = make_run([list(range(4))], workers=1, test_timeout=2.0)
+    run.finish("gw0")
+    assert run.controller.next_deadline() == pytest.approx(2.01)
+    run.clock.now = 1.0
+    run.controller.on_tick()
+    assert run.fleet.killed == []
+    run.clock.now = 3.0
+    run.controller.on_tick()
+    assert run.fleet.killed == ["gw0"]
+    run.controller.on_exit("gw0", WorkerExit(signal=9))
+    assert run.sink.lost[1].startswith("Timeout: test_1 ran longer than 2s")
+    run.drain()
+    assert sorted(run.sink.done) == [0, 2, 3]
+
+
+def test_stop_reaches_every_worker_and_drops_unsent_work() -> None:
+    """When the session wants to stop (-x), every worker gets Stop and nothing more is sent."""
+    run = make_run([list(range(20)), list(range(20, 40))], workers=2)
+    run.sink.stop_after_failures = 1
+    run.finish("gw0")
+    assert all(Stop() in inbox for inbox in run.fleet.inbox.values())
+    run.controller.on_exit("gw0", WorkerExit(code=0))
+    run.controller.on_exit("gw1", WorkerExit(code=0))
+    assert run.controller.done
+    assert not run.sink.lost
+
+
+def test_out_of_order_report_is_a_protocol_error() -> None:
+    """A worker reporting an item it was not running is a bug, not silently accepted."""
+    run = make_run([list(range(4))], workers=1)
+    with pytest.raises(ProtocolError):
+        run.controller.on_message("gw0", ItemDone(3, ()))
+
+
+def test_internal_error_text_is_kept_for_the_crash_report() -> None:
+    """A worker's internal error is shown with the item it lost."""
+    run = make_run([list(range(4))], workers=1)
+    run.controller.on_message("gw0", WorkerError("Traceback: boom"))
+    run.controller.on_exit("gw0", WorkerExit(code=3))
+    assert run.sink.lost[0].endswith("(exit code 3)\nTraceback: boom")
+
+
+def test_late_teardown_reports_are_relayed_without_bookkeeping() -> None:
+    """A stopping worker's teardown error reaches the session for an item already done."""
+    run = make_run([list(range(4))], workers=1)
+    first = run.finish("gw0")
+    run.controller.on_message("gw0", ItemDone(first, (["report", {}],), late=True))
+    assert run.sink.done == [first, first]

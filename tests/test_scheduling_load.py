@@ -1,0 +1,139 @@
+"""Unit and property tests of the collection-order work queue."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from testfleet.scheduling import WorkQueue, batch_target, group_by_scope
+
+
+def test_group_by_scope_keeps_consecutive_runs() -> None:
+    """Items are grouped by runs of equal keys, in order, without merging runs apart."""
+    assert group_by_scope(["a", "a", "b", "a"]) == [[0, 1], [2], [3]]
+    assert group_by_scope([]) == []
+
+
+@pytest.mark.parametrize(
+    ("mean", "expected"),
+    [(None, 3), (0.0, 3), (10.0, 3), (0.01, 10), (0.0001, 256)],
+)
+def test_batch_target(mean: float | None, expected: int) -> None:
+    """A batch covers the horizon of work, at least three items and at most the cap."""
+    assert batch_target(mean) == expected
+
+
+def test_whole_groups_go_to_one_worker() -> None:
+    """While plenty is left, a worker gets a whole module and the next worker the next one."""
+    queue = WorkQueue([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]])
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 3) == [0, 1, 2]
+    assert queue.take("gw1", 3) == [3, 4, 5]
+
+
+def test_a_group_larger_than_a_fair_share_is_split() -> None:
+    """One module of 10 items on two workers is split in two halves."""
+    queue = WorkQueue([list(range(10))])
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 100) == [0, 1, 2, 3, 4]
+    assert queue.take("gw1", 100) == [5, 6, 7, 8, 9]
+
+
+def test_idle_worker_steals_back_half_of_largest_reservation() -> None:
+    """With nothing unreserved, a worker takes the back half of another's reservation."""
+    queue = WorkQueue([list(range(8))])
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 1) == [0]  # gw0 reserved 0..3
+    assert queue.take("gw1", 4) == [4, 5, 6, 7]
+    assert queue.take("gw1", 4) == [2, 3]
+    assert queue.take("gw0", 4) == [1]
+    assert queue.take("gw0", 4) == []
+    assert queue.unsent == 0
+
+
+def test_removed_worker_gives_back_its_reservation() -> None:
+    """A worker's unsent reservation can be handed to its replacement in order."""
+    queue = WorkQueue([list(range(6))])
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    queue.take("gw0", 1)
+    leftover = queue.remove_worker("gw0")
+    assert leftover == [1, 2]
+    queue.add_worker("gw2", leftover)
+    assert queue.take("gw2", 10) == [1, 2]
+
+
+def test_clear_drops_everything() -> None:
+    """After clear no worker gets work."""
+    queue = WorkQueue([[0, 1], [2, 3]])
+    queue.add_worker("gw0")
+    queue.clear()
+    assert queue.take("gw0", 10) == []
+
+
+group_lists = st.lists(st.integers(min_value=1, max_value=12), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=group_lists,
+    workers=st.integers(min_value=1, max_value=5),
+    requests=st.lists(st.tuples(st.integers(0, 4), st.integers(1, 7)), max_size=80),
+)
+def test_every_item_is_handed_out_exactly_once(
+    sizes: list[int], workers: int, requests: list[tuple[int, int]]
+) -> None:
+    """Whatever the order and size of requests, each item goes to exactly one worker."""
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(list(range(start, start + size)))
+        start += size
+    queue = WorkQueue(groups)
+    names = [f"gw{n}" for n in range(workers)]
+    for name in names:
+        queue.add_worker(name)
+    handed: list[int] = []
+    for who, count in requests:
+        batch = queue.take(names[who % workers], count)
+        assert len(batch) <= count
+        handed += batch
+    for name in names:  # drain
+        while batch := queue.take(name, 5):
+            handed += batch
+    assert sorted(handed) == list(range(start))
+    assert queue.unsent == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=group_lists,
+    workers=st.integers(min_value=1, max_value=5),
+    requests=st.lists(st.tuples(st.integers(0, 4), st.integers(1, 7)), max_size=80),
+)
+def test_nothing_is_withheld_from_an_idle_worker(
+    sizes: list[int], workers: int, requests: list[tuple[int, int]]
+) -> None:
+    """A worker gets an empty batch only when no unsent item is left anywhere."""
+    queue = WorkQueue([[0] * size for size in sizes])
+    names = [f"gw{n}" for n in range(workers)]
+    for name in names:
+        queue.add_worker(name)
+    for who, count in requests:
+        if not queue.take(names[who % workers], count):
+            assert queue.unsent == 0
+
+
+def test_start_of_a_run_splits_a_lone_module_evenly() -> None:
+    """Three workers asking in turn for big batches share one module in thirds."""
+    queue = WorkQueue([list(range(9))])
+    for name in ("gw0", "gw1", "gw2"):
+        queue.add_worker(name)
+    assert [queue.take(name, 100) for name in ("gw0", "gw1", "gw2")] == [
+        [0, 1, 2],
+        [3, 4, 5],
+        [6, 7, 8],
+    ]
