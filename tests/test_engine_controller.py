@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from testfleet.engine.controller import Controller
 from testfleet.engine.messages import (
@@ -199,3 +201,46 @@ def test_late_teardown_reports_are_relayed_without_bookkeeping() -> None:
     first = run.finish("gw0")
     run.controller.on_message("gw0", ItemDone(first, (["report", {}],), late=True))
     assert run.sink.done == [first, first]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=8),
+    workers=st.integers(min_value=1, max_value=4),
+    choices=st.lists(st.integers(min_value=0, max_value=1000), max_size=300),
+    crash_at=st.sets(st.integers(min_value=0, max_value=60), max_size=3),
+)
+def test_no_worker_is_left_waiting_and_nothing_is_lost(
+    sizes: list[int], workers: int, choices: list[int], crash_at: set[int]
+) -> None:
+    """Like real workers, fakes run an item only when they hold its successor or were told
+    to finish; whatever the interleaving and crashes, the run ends with every item
+    reported exactly once, as done or lost."""
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(list(range(start, start + size)))
+        start += size
+    run = make_run(groups, workers=workers, max_restarts=10)
+    steps = iter(choices)
+    for step in range(10_000):
+        if run.controller.done:
+            break
+        live = run.controller.live_workers
+
+        def can_act(worker: str) -> bool:
+            told_to_end = Finish() in run.fleet.inbox[worker] or Stop() in run.fleet.inbox[worker]
+            return len(run.fleet.queues[worker]) >= 2 or told_to_end
+
+        ready = [w for w in live if can_act(w)]
+        assert ready, f"deadlock: every worker waits for the controller: {run.fleet.queues}"
+        worker = ready[next(steps, 0) % len(ready)]
+        if step in crash_at and run.fleet.queues[worker]:
+            run.fleet.queues[worker].clear()
+            run.controller.on_exit(worker, WorkerExit(signal=9))
+        elif run.fleet.queues[worker]:
+            run.finish(worker)
+        else:
+            run.controller.on_exit(worker, WorkerExit(code=0))
+    assert run.controller.done
+    reported = sorted([*run.sink.done, *run.sink.lost])
+    assert reported == list(range(start))

@@ -228,11 +228,9 @@ class Controller:
     def _spawn(self) -> None:
         name = worker_name(self._spawned)
         self._spawned += 1
-        initial = self._queue.take(name, self._target())
-        worker = _Worker(name, deque(initial), started=self._clock())
+        worker = _Worker(name, deque(), started=self._clock())
         self._workers[name] = worker
-        if not initial:
-            worker.finishing = True
+        initial = self._fill(worker)
         self._fleet.spawn(name, initial)
         if worker.finishing:
             self._fleet.send(name, Finish())
@@ -240,14 +238,25 @@ class Controller:
     def _top_up(self, worker: _Worker) -> None:
         if worker.finishing or worker.stopping:
             return
-        target = self._target()
         # Top up by half a batch at a time: fewer, larger messages.
-        if len(worker.sent) > target // 2:
+        if len(worker.sent) > self._target() // 2:
             return
-        batch = self._queue.take(worker.name, target - len(worker.sent))
+        batch = self._fill(worker)
         if batch:
-            worker.sent.extend(batch)
             self._fleet.send(worker.name, RunItems(tuple(batch)))
-        else:
-            worker.finishing = True
+        if worker.finishing:
             self._fleet.send(worker.name, Finish())
+
+    def _fill(self, worker: _Worker) -> list[int]:
+        """Take work for ``worker`` up to a batch; decide whether it is its last."""
+        target = self._target()
+        batch = self._queue.take(worker.name, target - len(worker.sent))
+        # A worker holding fewer than two items waits for us (it needs the
+        # next item to run one), so make sure it has two if work is left.
+        while len(worker.sent) + len(batch) < 2 and (more := self._queue.take(worker.name, 1)):
+            batch += more
+        worker.sent.extend(batch)
+        # Nothing unsent anywhere: no more work will come to this worker (a
+        # crashed worker's items go to its replacement).
+        worker.finishing = not self._queue.unsent
+        return batch
