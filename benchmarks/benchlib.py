@@ -1,0 +1,446 @@
+"""Shared pieces of the benchmark runners: tool commands, timed runs, parsing, reporting.
+
+Both ``run.py`` (synthetic suites) and ``networkx.py`` (a real suite) must time tools the
+same way, or their figures could not be compared; so the one way lives here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import re
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORKDIR = REPO_ROOT / "benchmarks" / "work"
+DEFAULT_OUT = REPO_ROOT / "docs" / "benchmarks.md"
+
+DASH = "\N{EN DASH}"  # for ranges and empty cells in the Markdown tables
+TOOLS: tuple[str, ...] = ("serial", "testfleet", "xdist", "worksteal")
+# Outcome counts that must agree with the reference run; warnings are left out on purpose
+# (pytest-benchmark, for one, warns only under xdist).
+OUTCOME_KEYS: tuple[str, ...] = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
+# Environment variables that change what a pytest run does or costs; the report names the
+# ones that are set, since every tool inherits them.
+NOTABLE_ENV: tuple[str, ...] = (
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+def tool_args(tool: str, workers: int) -> list[str]:
+    """The pytest arguments that select ``tool``; kept as plain as each tool's docs show."""
+    if tool == "serial":
+        return []
+    if tool == "testfleet":
+        return ["--workers", str(workers)]
+    if tool == "xdist":
+        return ["-n", str(workers)]
+    if tool == "worksteal":
+        return ["-n", str(workers), "--dist", "worksteal"]
+    raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
+
+
+def pytest_command(extra: Sequence[str]) -> list[str]:
+    """The full command line; every tool shares the prefix so only ``extra`` differs."""
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *extra]
+
+
+def display_command(cmd: Sequence[str]) -> str:
+    """A command as a person would type it (``python`` for the running interpreter)."""
+    shown = ["python" if arg == sys.executable else arg for arg in cmd]
+    return shlex.join(shown)
+
+
+def parse_csv(value: str, known: Sequence[str], what: str) -> list[str]:
+    """Split a comma-separated option, rejecting unknown names early (before any run)."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise SystemExit(f"error: bad {what} {value!r}; choose from {', '.join(known)}")
+    return names
+
+
+def rotated(items: Sequence[str], shift: int) -> list[str]:
+    """``items`` rotated left by ``shift``: A B C D, B C D A, ... so drift hits all alike."""
+    if not items:
+        return []
+    shift %= len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+@dataclass
+class Measurement:
+    """What one whole-process run cost, and how it ended."""
+
+    wall: float
+    user: float
+    sys: float
+    maxrss_kib: int  # largest single process of the reaped tree, as Linux's rusage gives it
+    returncode: int
+    timed_out: bool = False
+    strays: int = 0  # processes of the run's group still alive after its leader exited
+
+    @property
+    def cpu(self) -> float:
+        """User + system CPU seconds of the process and the descendants it waited for."""
+        return self.user + self.sys
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is ``pgid``, the leader excluded."""
+    members: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process exited while we looked
+            continue
+        fields = text[text.rfind(")") + 2 :].split()
+        pid = int(stat.parent.name)
+        if pid != pgid and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(pid)
+    return members
+
+
+def run_measured(
+    cmd: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    timeout: float,
+) -> Measurement:
+    """Run ``cmd`` to completion and measure wall, CPU and max RSS of its process tree.
+
+    The rusage of ``os.wait4`` covers the child and every descendant that was waited for,
+    i.e. the workers of all the tools measured here. The child gets its own process group
+    so that a hung run can be killed whole; the leader is only reaped after the group was
+    checked for leftovers, so its group id cannot be reused while we might signal it.
+    Output goes to ``log_path``, headed by the command.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+    state = {"exited": False, "timed_out": False}
+    with log_path.open("wb") as log:
+        log.write(f"$ cd {cwd} && {display_command(cmd)}\n".encode())
+        log.flush()
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def kill_on_timeout() -> None:
+            with lock:
+                if not state["exited"]:
+                    state["timed_out"] = True
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill_on_timeout)
+        timer.start()
+        try:
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            wall = time.perf_counter() - start
+        finally:
+            with lock:
+                state["exited"] = True
+            timer.cancel()
+        strays = _group_members(proc.pid)
+        if strays:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        _, status, usage = os.wait4(proc.pid, 0)
+    returncode = os.waitstatus_to_exitcode(status)
+    proc.returncode = returncode  # reaped by wait4; tell Popen so it does not wait again
+    return Measurement(
+        wall=wall,
+        user=usage.ru_utime,
+        sys=usage.ru_stime,
+        maxrss_kib=usage.ru_maxrss,
+        returncode=returncode,
+        timed_out=state["timed_out"],
+        strays=len(strays),
+    )
+
+
+_SUMMARY_LINE = re.compile(r"^=*\s*((?:\d+ [a-z ]+?(?:, )?)+|no tests ran)\s+in [\d.]+s\b")
+_SUMMARY_ITEM = re.compile(r"(\d+) ([a-z]+(?: collected)?)")
+_ITEM_NAMES = {
+    "error": "errors",
+    "warning": "warnings",
+    "tests collected": "collected",
+    "test collected": "collected",
+}
+
+
+def parse_summary(text: str) -> dict[str, int] | None:
+    """Counts from pytest's final summary line (``3 passed, 1 failed in 2.0s``), if any."""
+    for line in reversed(text.splitlines()):
+        match = _SUMMARY_LINE.match(line.strip())
+        if match:
+            counts: dict[str, int] = {}
+            for number, word in _SUMMARY_ITEM.findall(match.group(1)):
+                key = _ITEM_NAMES.get(word, word)
+                counts[key] = counts.get(key, 0) + int(number)
+            return counts
+    return None
+
+
+def outcome_counts(counts: Mapping[str, int] | None) -> dict[str, int] | None:
+    """Only the outcome keys, zeros dropped, so two runs' counts compare with ``==``."""
+    if counts is None:
+        return None
+    return {key: counts[key] for key in OUTCOME_KEYS if counts.get(key)}
+
+
+_ERROR_LINE = re.compile(r"^(E\s+)?[\w.]*(Error|Exception)\b|^ERROR|^INTERNALERROR|error:")
+
+
+def last_error_line(text: str) -> str:
+    """The line most likely to explain a failed run, for the report's problem list.
+
+    That is the last line naming an error (an exception's final line, pytest's usage
+    error), else simply the last line.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _ERROR_LINE.search(line):
+            return line[:200]
+    return lines[-1][:200] if lines else "(no output)"
+
+
+@dataclass
+class Spread:
+    """Median with min and max of a handful of repetitions."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+    def fmt(self, digits: int = 2) -> str:
+        """``median (min to max)``; the range is left out for a single value."""
+        if self.n == 1:
+            return f"{self.median:.{digits}f}"
+        return f"{self.median:.{digits}f} ({self.low:.{digits}f}{DASH}{self.high:.{digits}f})"
+
+
+def spread(values: Sequence[float]) -> Spread | None:
+    """Median, min, max of ``values``, or None when there are none."""
+    if not values:
+        return None
+    return Spread(statistics.median(values), min(values), max(values), len(values))
+
+
+def ratio(numerator: float | None, denominator: float | None, digits: int = 2) -> str:
+    """``a / b`` formatted, or an en dash when either side is missing."""
+    if numerator is None or not denominator:
+        return DASH
+    return f"{numerator / denominator:.{digits}f}"
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _meminfo_gib() -> str:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    return "unknown"
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def pytest_plugins(env: Mapping[str, str], cwd: Path) -> list[str]:
+    """Third-party plugins pytest registers here: they load in every tool's runs."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-VV"],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    plugins: list[str] = []
+    listing = False
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("registered third-party plugins"):
+            listing = True
+        elif listing and line.startswith("  "):
+            name = line.split()[0]
+            if name not in plugins:
+                plugins.append(name)
+    return plugins
+
+
+def machine_info(env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+    """Facts a reader needs to judge the figures: machine, versions, relevant environment."""
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "nproc": affinity,
+        "cpu_model": _cpu_model(),
+        "memory": _meminfo_gib(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "pytest": _version("pytest"),
+        "pytest-xdist": _version("pytest-xdist"),
+        "testfleet": _version("testfleet"),
+        "plugins": pytest_plugins(env, cwd),
+        "loadavg_start": list(os.getloadavg()),
+        "env": {name: env[name] for name in NOTABLE_ENV if name in env},
+    }
+
+
+def bytecode_note(env: Mapping[str, str]) -> str:
+    """How PYTHONDONTWRITEBYTECODE was set, and what that means for the figures."""
+    value = env.get("PYTHONDONTWRITEBYTECODE")
+    if value:
+        return (
+            f"**set** (`PYTHONDONTWRITEBYTECODE={value}`): no bytecode or assertion-rewrite "
+            "cache is written, so every process of every tool imports and rewrites the test "
+            "files cold"
+        )
+    return "unset: the test files' rewritten bytecode is cached (warmed before timing)"
+
+
+def machine_lines(info: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """Markdown bullet lines describing the machine and environment."""
+    load = ", ".join(f"{x:.2f}" for x in info["loadavg_start"])
+    others = {k: v for k, v in info["env"].items() if k != "PYTHONDONTWRITEBYTECODE"}
+    other_env = ", ".join(f"`{k}={v}`" for k, v in others.items()) or "none"
+    return [
+        f"- Date: {info['date']}",
+        f"- Machine: {info['cpus']} CPUs (nproc {info['nproc']}), {info['memory']}, "
+        f"{info['cpu_model']}; {info['platform']}; load average at start {load}",
+        f"- Python {info['python']}, pytest {info['pytest']}, pytest-xdist "
+        f"{info['pytest-xdist']}, testfleet {info['testfleet']}; third-party pytest plugins "
+        f"loaded in every run: {', '.join(info['plugins']) or 'none'}",
+        f"- PYTHONDONTWRITEBYTECODE: {bytecode_note(env)}",
+        f"- Other pytest-relevant environment variables set: {other_env}",
+    ]
+
+
+def invocation(argv: Sequence[str]) -> str:
+    """The command line this script was started with, as it could be typed again."""
+    return "python " + shlex.join(argv)
+
+
+def relpath(path: Path) -> str:
+    """``path`` relative to the repository when inside it, for portable reports."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def replace_section(path: Path, name: str, body: str) -> None:
+    """Put ``body`` between this section's markers in ``path``, keeping everything else.
+
+    Each benchmark owns one marked section of the shared docs file, so runs of different
+    benchmarks do not overwrite each other's results.
+    """
+    start = f"<!-- bench:{name}:start -->"
+    end = f"<!-- bench:{name}:end -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    begin_at = text.find(start)
+    end_at = text.find(end, begin_at + 1) if begin_at >= 0 else -1
+    if begin_at >= 0 and end_at >= 0:
+        text = text[:begin_at] + block + text[end_at + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def run_stamp() -> str:
+    """A sortable name for one benchmark invocation's log directory."""
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+@dataclass
+class RunRecord:
+    """One timed tool run, as dumped to the raw JSON and summarised in the report."""
+
+    rep: int
+    suite: str
+    tool: str
+    position: int  # place of this tool in its repetition's rotated order
+    command: str
+    log: str
+    wall: float
+    cpu: float
+    user: float
+    sys: float
+    maxrss_kib: int
+    returncode: int
+    timed_out: bool
+    strays: int
+    counts: dict[str, int] | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether this run's timing may enter the statistics."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict for ``json.dump``."""
+        return asdict(self)
+
+
+def basic_problems(measure: Measurement, counts: dict[str, int] | None, log_text: str) -> list[str]:
+    """Problems visible from one run alone: exit code, time-out, leftovers, no summary."""
+    problems: list[str] = []
+    if measure.timed_out:
+        problems.append("timed out and was killed")
+    elif measure.returncode != 0:
+        problems.append(f"exit code {measure.returncode}: `{last_error_line(log_text)}`")
+    if measure.strays:
+        problems.append(f"left {measure.strays} process(es) running after exit (killed)")
+    if counts is None and measure.returncode == 0:
+        problems.append("no pytest summary line in the output")
+    return problems
