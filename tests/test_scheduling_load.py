@@ -24,6 +24,12 @@ def test_batch_target(mean: float | None, expected: int) -> None:
     assert batch_target(mean) == expected
 
 
+@pytest.mark.parametrize(("mean", "expected"), [(None, 2), (10.0, 2), (0.01, 2), (0.0001, 200)])
+def test_batch_target_in_the_tail(mean: float | None, expected: int) -> None:
+    """In the tail a worker holds two items, or a fifth of the horizon of fast ones."""
+    assert batch_target(mean, tail=True) == expected
+
+
 def test_whole_groups_go_to_one_worker() -> None:
     """While plenty is left, a worker gets a whole module and the next worker the next one."""
     queue = WorkQueue([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]])
@@ -42,15 +48,17 @@ def test_a_group_larger_than_a_fair_share_is_split() -> None:
     assert queue.take("gw1", 100) == [5, 6, 7, 8, 9]
 
 
-def test_idle_worker_steals_back_half_of_largest_reservation() -> None:
-    """With nothing unreserved, a worker takes the back half of another's reservation."""
-    queue = WorkQueue([list(range(8))])
+def test_idle_worker_steals_every_other_item_of_largest_reservation() -> None:
+    """With nothing unreserved, a worker takes alternate items, from the back, of the
+    largest reservation, so a cluster of slow tests at a module's end is split."""
+    queue = WorkQueue([list(range(12))])
     queue.add_worker("gw0")
     queue.add_worker("gw1")
-    assert queue.take("gw0", 1) == [0]  # gw0 reserved 0..3
-    assert queue.take("gw1", 4) == [4, 5, 6, 7]
-    assert queue.take("gw1", 4) == [2, 3]
-    assert queue.take("gw0", 4) == [1]
+    assert queue.take("gw0", 1) == [0]  # gw0 reserved 0..5
+    assert queue.take("gw1", 6) == [6, 7, 8, 9, 10, 11]
+    assert queue.in_tail
+    assert queue.take("gw1", 6) == [1, 3, 5]
+    assert queue.take("gw0", 6) == [2, 4]
     assert queue.take("gw0", 4) == []
     assert queue.unsent == 0
 

@@ -223,7 +223,7 @@ class Controller:
 
     def _target(self) -> int:
         mean = self._elapsed / self._completed if self._completed else None
-        return batch_target(mean)
+        return batch_target(mean, tail=self._queue.in_tail)
 
     def _spawn(self) -> None:
         name = worker_name(self._spawned)

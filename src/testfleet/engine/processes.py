@@ -16,6 +16,7 @@ import selectors
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -68,7 +69,12 @@ class ForkedFleet:
         # Objects that exist now are shared with the child copy-on-write; a
         # collection in the child would touch (and so copy) all of them.
         gc.freeze()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when a process with threads forks.  testfleet
+            # starts none; a thread the suite started at collection is the
+            # suite's, and the worker never touches it.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the worker
             os.close(to_worker_w)
             os.close(from_worker_r)

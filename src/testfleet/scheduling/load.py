@@ -35,15 +35,21 @@ def group_by_scope(keys: Sequence[Hashable]) -> list[list[int]]:
     return groups
 
 
-def batch_target(mean_seconds: float | None, horizon: float = 0.1, cap: int = 256) -> int:
+def batch_target(
+    mean_seconds: float | None, *, tail: bool = False, horizon: float = 0.1, cap: int = 256
+) -> int:
     """How many items a worker should hold so it never waits for the controller.
 
     A worker needs the item it runs and the next one (pytest's ``nextitem``),
     plus one more so that the top-up can arrive while it runs the next.  Fast
     items need more: enough to cover ``horizon`` seconds of work, so a busy
-    controller can fall behind by that much without a worker going idle.
+    controller can fall behind by that much without a worker going idle.  In
+    the ``tail`` of a run what a worker holds can no longer be shared out, so
+    it holds just two items, or a fifth of the horizon of fast ones.
     """
     minimum = 3
+    if tail:
+        minimum, horizon = 2, horizon / 5
     if mean_seconds is None or mean_seconds <= 0:
         return minimum
     return max(minimum, min(cap, math.ceil(horizon / mean_seconds)))
@@ -125,8 +131,17 @@ class WorkQueue:
         if not candidates:
             return []
         reservation = max(candidates, key=len)
-        # Take the back half, so the victim keeps the items next to the ones it
-        # runs now and its fixtures stay warm.
-        stolen = [reservation.pop() for _ in range(math.ceil(len(reservation) / 2))]
-        stolen.reverse()
+        # Take every other item, counting from the back: slow tests cluster
+        # (a slow module, slow cases at its end), and alternate picks split a
+        # cluster evenly between victim and thief, where a half would move it whole.
+        items = list(reservation)
+        stolen = items[len(items) - 1 :: -2][::-1]
+        kept = items[len(items) - 2 :: -2][::-1] if len(items) > 1 else []
+        reservation.clear()
+        reservation.extend(kept)
         return stolen
+
+    @property
+    def in_tail(self) -> bool:
+        """Whether every group is reserved or split: the last stretch of the run."""
+        return not self._groups or self._groups[0].piece
