@@ -205,6 +205,7 @@ class WorkerLoop:
         self._outbox = outbox
         self._finishing = False
         self._stopping = False
+        self._pid = os.getpid()
         self.recorder = Recorder(session.config, after_report=self._check_stop)
 
     def run(self) -> None:
@@ -225,6 +226,10 @@ class WorkerLoop:
             nextitem = self._items[self._queue[0]] if self._queue else None
             item = self._items[index]
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if os.getpid() != self._pid:
+                # A test forked and its child came back here (it raised out of
+                # the test instead of exiting): it is not a worker.
+                os._exit(0)
             self._outbox.send(ItemDone(index, self.recorder.take()))
             last = index if nextitem is not None and not self._session.shouldstop else None
         if last is not None:
