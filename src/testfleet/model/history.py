@@ -1,0 +1,63 @@
+"""What a run leaves in the history: the run itself and each test's result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+#: How a run ended: it finished, pytest was interrupted (Ctrl-C, a collection
+#: error, ``-x``), or the process died before it could say.
+RunStatus: TypeAlias = Literal["complete", "interrupted", "crashed"]
+
+#: A test's outcome as pytest's summary names it.
+Outcome: TypeAlias = Literal["passed", "failed", "skipped", "error", "xfailed", "xpassed"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a suite under testfleet."""
+
+    #: Start, as seconds since the epoch.
+    started: float
+    #: End, as seconds since the epoch; None while it runs or when it crashed.
+    finished: float | None
+    #: Worker processes used (1 when the tests ran in process).
+    workers: int
+    host: str
+    #: The git commit checked out in the rootdir, when there is one.
+    commit: str | None
+    #: The command line arguments of the run.
+    arguments: tuple[str, ...]
+    #: pytest's exit code; None while it runs or when it crashed.
+    exit_code: int | None
+    status: RunStatus
+    #: The id the store gave the run; None before it was stored.
+    run_id: int | None = None
+
+    @property
+    def wall(self) -> float | None:
+        """Seconds from start to end, when the run ended."""
+        return None if self.finished is None else self.finished - self.started
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's result in one run."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    nodeid: str
+    outcome: Outcome
+    #: Seconds spent in setup, call and teardown.
+    setup: float = 0.0
+    call: float = 0.0
+    teardown: float = 0.0
+    #: The worker that ran it (``gw0``...), None in process.
+    worker: str | None = None
+    #: Seconds from the start of the run to the start of the test.
+    start: float | None = None
+
+    @property
+    def duration(self) -> float:
+        """Setup, call and teardown together: what the test costs a worker."""
+        return self.setup + self.call + self.teardown
