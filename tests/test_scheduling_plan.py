@@ -1,0 +1,222 @@
+"""Unit and property tests of the planner, the simulator and static shards."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from testfleet.scheduling.plan import PlanItem, Unit, lower_bound, plan
+from testfleet.scheduling.shards import (
+    ShardItem,
+    ShardSpec,
+    ShardSpecError,
+    parse_shard,
+    split,
+)
+from testfleet.scheduling.simulate import makespan, simulate
+
+estimates = st.floats(min_value=0.001, max_value=10.0, allow_nan=False)
+
+
+@st.composite
+def plan_items(draw: st.DrawFn, max_size: int = 40) -> list[PlanItem]:
+    n = draw(st.integers(min_value=0, max_value=max_size))
+    lanes = [None, None, None, "serial"]
+    return [
+        PlanItem(
+            index=i,
+            group=f"m{draw(st.integers(0, 5))}",
+            estimate=draw(estimates),
+            priority=draw(st.integers(1, 3)),
+            failed_last=draw(st.booleans()),
+            new=draw(st.booleans()),
+            lane=draw(st.sampled_from(lanes)),
+        )
+        for i in range(n)
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=plan_items(), workers=st.integers(1, 8))
+def test_every_test_is_planned_exactly_once(items: list[PlanItem], workers: int) -> None:
+    """Each collected test appears in exactly one unit."""
+    units = plan(items, workers)
+    planned = [i for unit in units for i in unit.items]
+    assert sorted(planned) == [item.index for item in items]
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=plan_items(), workers=st.integers(1, 8))
+def test_units_come_in_priority_then_longest_first_order(
+    items: list[PlanItem], workers: int
+) -> None:
+    """Lower priority numbers come first; within a priority tier, longer units first."""
+    units = plan(items, workers)
+    keys = [u.sort_key() for u in units]
+    assert keys == sorted(keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=plan_items(), workers=st.integers(1, 8))
+def test_a_lane_never_overlaps_itself_in_a_simulated_run(
+    items: list[PlanItem], workers: int
+) -> None:
+    """Tests of a non-parallel category are one unit, so no two of them run at once."""
+    placements = simulate(plan(items, workers), workers)
+    lane = [p for p in placements if p.unit.lane == "serial"]
+    assert len(lane) <= 1
+    lane_items = {i.index for i in items if i.lane == "serial"}
+    assert all(set(p.unit.items) <= lane_items for p in lane)
+
+
+def brute_force_optimum(durations: list[float], workers: int) -> float:
+    best = float("inf")
+    for assignment in itertools.product(range(workers), repeat=len(durations)):
+        loads = [0.0] * workers
+        for duration, worker in zip(durations, assignment, strict=True):
+            loads[worker] += duration
+        best = min(best, max(loads))
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    durations=st.lists(st.floats(0.1, 10.0, allow_nan=False), min_size=1, max_size=7),
+    workers=st.integers(2, 3),
+)
+def test_lpt_is_within_four_thirds_of_optimal(durations: list[float], workers: int) -> None:
+    """With one test per group (nothing to split), the planned run is within 4/3 of optimal."""
+    items = [PlanItem(index=i, group=f"g{i}", estimate=d) for i, d in enumerate(durations)]
+    predicted = makespan(simulate(plan(items, workers), workers))
+    assert predicted <= (4 / 3) * brute_force_optimum(durations, workers) + 1e-9
+
+
+def test_a_group_longer_than_a_fair_share_is_split_and_pays_its_setup_again() -> None:
+    """A 10 s module on 2 workers of a 12 s run is cut in two, each piece with its setup cost."""
+    items = [PlanItem(index=i, group="big", estimate=1.0) for i in range(10)]
+    items += [PlanItem(index=10 + i, group="small", estimate=1.0) for i in range(2)]
+    units = plan(items, workers=2, group_cost={"big": 0.5})
+    big = [u for u in units if set(u.items) <= set(range(10))]
+    assert len(big) == 2
+    assert sum(len(u.items) for u in big) == 10
+    assert all(u.estimate == pytest.approx(0.5 + len(u.items)) for u in big)
+
+
+def test_a_group_within_its_fair_share_stays_whole() -> None:
+    """Splitting only pays when a group alone exceeds a worker's share."""
+    items = [PlanItem(index=i, group=f"m{i % 4}", estimate=1.0) for i in range(40)]
+    assert sorted(len(u.items) for u in plan(items, workers=2)) == [10, 10, 10, 10]
+
+
+def test_failed_and_new_tests_go_first_within_a_priority() -> None:
+    """Within a category priority, failed-last-time units lead, then new ones, then LPT."""
+    items = [
+        PlanItem(index=0, group="a", estimate=5.0),
+        PlanItem(index=1, group="b", estimate=1.0, new=True),
+        PlanItem(index=2, group="c", estimate=0.5, failed_last=True),
+        PlanItem(index=3, group="d", estimate=9.0, priority=2),
+    ]
+    assert [u.items for u in plan(items, workers=2)] == [(2,), (1,), (0,), (3,)]
+
+
+def test_lower_bound() -> None:
+    """The bound is the larger of the mean load and the longest test."""
+    assert lower_bound([1.0, 1.0, 4.0], 2) == 4.0
+    assert lower_bound([3.0, 3.0, 3.0], 2) == 4.5
+    assert lower_bound([], 3) == 0.0
+
+
+def test_simulation_uses_free_workers_in_order() -> None:
+    """List scheduling: each unit starts on the worker that frees up first."""
+    units = [Unit((0,), 4.0), Unit((1,), 3.0), Unit((2,), 2.0), Unit((3,), 1.0)]
+    placements = simulate(units, 2, per_test=0.5)
+    assert [(p.worker, p.start, p.end) for p in placements] == [
+        (0, 0.0, 4.5),
+        (1, 0.0, 3.5),
+        (1, 3.5, 6.0),
+        (0, 4.5, 6.0),
+    ]
+    assert makespan(placements) == 6.0
+
+
+# -- shards -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1/3", ShardSpec(1, 3)), (" 2 / 2 ", ShardSpec(2, 2))]
+)
+def test_parse_shard(value: str, expected: ShardSpec) -> None:
+    """K/N names shard K of N."""
+    assert parse_shard(value, {}) == expected
+
+
+@pytest.mark.parametrize("value", ["0/3", "4/3", "1/0", "x", "1/2/3", "-1/2"])
+def test_parse_shard_rejects_nonsense(value: str) -> None:
+    """A value that is not shard K of N (1 <= K <= N) is an error naming the form."""
+    with pytest.raises(ShardSpecError, match="1"):
+        parse_shard(value, {})
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"TEST_TOTAL_SHARDS": "4", "TEST_SHARD_INDEX": "0"}, ShardSpec(1, 4)),
+        ({"CI_NODE_TOTAL": "3", "CI_NODE_INDEX": "3"}, ShardSpec(3, 3)),
+        ({"CIRCLE_NODE_TOTAL": "2", "CIRCLE_NODE_INDEX": "1"}, ShardSpec(2, 2)),
+    ],
+)
+def test_parse_shard_auto_reads_ci_variables(environ: dict[str, str], expected: ShardSpec) -> None:
+    """``auto`` takes the shard from the CI's own variables, with each CI's index base."""
+    assert parse_shard("auto", environ) == expected
+
+
+def test_parse_shard_auto_without_ci_variables_says_what_it_looked_for() -> None:
+    """``auto`` outside CI names the variables it needs."""
+    with pytest.raises(ShardSpecError, match="TEST_TOTAL_SHARDS"):
+        parse_shard("auto", {})
+
+
+shard_items = st.lists(
+    st.builds(
+        ShardItem,
+        nodeid=st.text("abcdef", min_size=1, max_size=6),
+        group=st.sampled_from(["m1", "m2", "m3", "m4"]),
+        estimate=estimates,
+    ),
+    unique_by=lambda i: i.nodeid,
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=shard_items, total=st.integers(1, 6), seed=st.integers(0, 1000))
+def test_every_test_is_in_exactly_one_shard_whatever_the_order(
+    items: list[ShardItem], total: int, seed: int
+) -> None:
+    """Shards cover the suite exactly once, and the split ignores collection order."""
+    shards = split(items, total)
+    assert len(shards) == total
+    assert sorted(n for shard in shards for n in shard) == sorted(i.nodeid for i in items)
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)
+    assert split(shuffled, total) == shards
+
+
+def test_largest_shard_is_close_to_the_ideal_split() -> None:
+    """With many tests of varied length the largest shard is within 5 % of the ideal."""
+    rng = random.Random(7)
+    items = [
+        ShardItem(f"t{m}.py::test_{i}", f"t{m}.py", rng.lognormvariate(-3, 1))
+        for m in range(20)
+        for i in range(20)
+    ]
+    for total in (2, 3, 4, 8):
+        loads = [
+            sum(i.estimate for i in items if i.nodeid in set(shard))
+            for shard in split(items, total)
+        ]
+        assert max(loads) <= 1.05 * sum(loads) / total
