@@ -66,7 +66,7 @@ def lower_bound(estimates: Sequence[float], workers: int) -> float:
     """No schedule on ``workers`` workers ends before max(sum / W, longest)."""
     if not estimates:
         return 0.0
-    return max(sum(estimates) / max(1, workers), max(estimates))
+    return max(sum(estimates) / max(1, workers), *estimates)
 
 
 def plan(
