@@ -21,6 +21,7 @@ from testfleet.engine.messages import (
     WorkerError,
 )
 from testfleet.model import WorkerExit
+from testfleet.scheduling import WorkQueue
 
 
 @dataclass
@@ -98,10 +99,15 @@ class Run:
                     self.controller.on_exit(worker, WorkerExit(code=0))
 
 
-def make_run(groups: list[list[int]], workers: int = 2, **options: object) -> Run:
+def make_run(
+    groups: list[list[int]],
+    workers: int = 2,
+    lanes: frozenset[int] = frozenset(),
+    **options: object,
+) -> Run:
     fleet, sink, clock = FakeFleet(), FakeSink(), Clock()
     controller = Controller(
-        groups=groups,
+        queue=WorkQueue(groups, lanes=lanes),
         workers=workers,
         fleet=fleet,
         sink=sink,
@@ -209,9 +215,10 @@ def test_late_teardown_reports_are_relayed_without_bookkeeping() -> None:
     workers=st.integers(min_value=1, max_value=4),
     choices=st.lists(st.integers(min_value=0, max_value=1000), max_size=300),
     crash_at=st.sets(st.integers(min_value=0, max_value=60), max_size=3),
+    lane_groups=st.sets(st.integers(min_value=0, max_value=7), max_size=2),
 )
 def test_no_worker_is_left_waiting_and_nothing_is_lost(
-    sizes: list[int], workers: int, choices: list[int], crash_at: set[int]
+    sizes: list[int], workers: int, choices: list[int], crash_at: set[int], lane_groups: set[int]
 ) -> None:
     """Like real workers, fakes run an item only when they hold its successor or were told
     to finish; whatever the interleaving and crashes, the run ends with every item
@@ -220,7 +227,8 @@ def test_no_worker_is_left_waiting_and_nothing_is_lost(
     for size in sizes:
         groups.append(list(range(start, start + size)))
         start += size
-    run = make_run(groups, workers=workers, max_restarts=10)
+    lanes = frozenset(i for g in lane_groups if g < len(groups) for i in groups[g])
+    run = make_run(groups, workers=workers, lanes=lanes, max_restarts=10)
     steps = iter(choices)
     for step in range(10_000):
         if run.controller.done:

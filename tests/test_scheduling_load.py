@@ -145,3 +145,24 @@ def test_start_of_a_run_splits_a_lone_module_evenly() -> None:
         [3, 4, 5],
         [6, 7, 8],
     ]
+
+
+def test_weights_make_fair_shares_of_time_not_count() -> None:
+    """A module whose last tests are slow is split where the estimated time halves."""
+    weights = {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0, 4: 4.0}
+    queue = WorkQueue([range(5)], weights=weights)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 10) == [0, 1, 2, 3]
+    assert queue.take("gw1", 10) == [4]
+
+
+def test_a_lane_is_never_split_nor_stolen() -> None:
+    """Items of a non-parallel category stay with the worker that reserved them."""
+    queue = WorkQueue([range(6), [6]], lanes=range(6))
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 1) == [0]
+    assert queue.take("gw1", 10) == [6]
+    assert queue.take("gw1", 10) == []
+    assert queue.take("gw0", 10) == [1, 2, 3, 4, 5]

@@ -172,7 +172,7 @@ class FleetPlugin:
         from testfleet.engine.relay import HookRelay
         from testfleet.engine.threads import threads_per_worker
         from testfleet.engine.worker import WorkerSetup, run_worker
-        from testfleet.scheduling import group_by_scope
+        from testfleet.scheduling import WorkQueue, group_by_scope
 
         config = session.config
         # Create the base temporary directory before forking: every worker
@@ -189,7 +189,9 @@ class FleetPlugin:
             run_worker(session, setup, initial, inbox, outbox)
 
         controller = Controller(
-            groups=group_by_scope([item.nodeid.partition("::")[0] for item in session.items]),
+            queue=WorkQueue(
+                group_by_scope([item.nodeid.partition("::")[0] for item in session.items])
+            ),
             workers=workers,
             fleet=(fleet := ForkedFleet(main)),
             sink=relay,

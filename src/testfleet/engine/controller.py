@@ -80,7 +80,7 @@ class Controller:
     def __init__(
         self,
         *,
-        groups: Sequence[Sequence[int]],
+        queue: WorkQueue,
         workers: int,
         fleet: Fleet,
         sink: Sink,
@@ -89,7 +89,7 @@ class Controller:
         test_timeout: float | None = None,
         max_restarts: int | None = None,
     ) -> None:
-        self._queue = WorkQueue(groups)
+        self._queue = queue
         self._initial_workers = workers
         self._fleet = fleet
         self._sink = sink
@@ -256,7 +256,7 @@ class Controller:
         while len(worker.sent) + len(batch) < 2 and (more := self._queue.take(worker.name, 1)):
             batch += more
         worker.sent.extend(batch)
-        # Nothing unsent anywhere: no more work will come to this worker (a
-        # crashed worker's items go to its replacement).
-        worker.finishing = not self._queue.unsent
+        # Nothing left that it could be given: no more work will come to this
+        # worker (a crashed worker's items go to its replacement).
+        worker.finishing = not self._queue.available_to(worker.name)
         return batch

@@ -1,11 +1,13 @@
-"""Hand out work in collection order, keeping a scope group on one worker.
+"""Hand out work unit by unit, in the planner's order, keeping a unit on one worker.
 
-A *scope group* is the run of consecutive items that share a module (or
-whatever key the caller groups by): running them on one worker means their
-module and class fixtures are set up once.  Groups are reserved whole for one
-worker and sent to it a few items at a time.  Only at the tail, when a group is
-larger than a fair share of what is left, is it split; and when nothing is left
-to reserve, an idle worker steals the back half of the largest reservation.
+A *unit* is a scope group (items that share a module's fixtures) or a piece of
+one, as the planner (:mod:`testfleet.scheduling.plan`) ordered them.  A unit is
+reserved whole for one worker and sent to it a few items at a time.  Only at
+the tail, when a unit is larger than a fair share of the estimated work left,
+is it split; and when nothing is left to reserve, an idle worker steals every
+other item from the largest reservation.  Items of a *lane* (a category that
+must not run in parallel) are never split off or stolen: a lane stays on one
+worker.
 Items already sent to a worker are never taken back: a worker must know the
 item that follows the one it runs (pytest's ``nextitem``) to tear fixtures down
 correctly, so what it holds is its own.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -65,14 +67,40 @@ class _Group:
 class WorkQueue:
     """The unsent work of a run, and which worker each piece is reserved for."""
 
-    def __init__(self, groups: Iterable[Sequence[int]]) -> None:
-        self._groups: deque[_Group] = deque(_Group(list(g)) for g in groups if g)
+    def __init__(
+        self,
+        units: Iterable[Sequence[int]],
+        *,
+        weights: Mapping[int, float] | None = None,
+        lanes: Collection[int] = frozenset(),
+    ) -> None:
+        """``weights`` are estimated seconds per item (1 each when absent);
+        ``lanes`` the items of non-parallel categories, whose units stay whole."""
+        self._groups: deque[_Group] = deque(_Group(list(u)) for u in units if u)
         self._reserved: dict[str, deque[int]] = {}
+        self._weights = weights
+        self._lanes = frozenset(lanes)
 
     @property
     def unsent(self) -> int:
         """Items not yet sent to any worker, reserved or not."""
         return sum(len(g.items) for g in self._groups) + sum(map(len, self._reserved.values()))
+
+    def available_to(self, worker: str) -> int:
+        """Unsent items that ``worker`` could still be given: all but others' lanes."""
+        others = sum(
+            1
+            for name, reservation in self._reserved.items()
+            if name != worker
+            for item in reservation
+            if item not in self._lanes
+        )
+        return sum(len(g.items) for g in self._groups) + len(self._reserved[worker]) + others
+
+    @property
+    def in_tail(self) -> bool:
+        """Whether every unit is reserved or split: the last stretch of the run."""
+        return not self._groups or self._groups[0].piece
 
     def add_worker(self, worker: str, reserved: Iterable[int] = ()) -> None:
         """Count ``worker`` in fair shares, optionally handing it a reservation.
@@ -95,7 +123,7 @@ class WorkQueue:
     def take(self, worker: str, count: int) -> list[int]:
         """Up to ``count`` items for ``worker``; empty only when no work is left anywhere.
 
-        A batch runs on into the next whole groups, but not into a piece split
+        A batch runs on into the next whole units, but not into a piece split
         off for another worker; stealing happens only when the worker would
         otherwise get nothing: it is a tail measure.
         """
@@ -103,7 +131,7 @@ class WorkQueue:
         batch: list[int] = []
         while len(batch) < count:
             if not reservation:
-                if batch and (not self._groups or self._groups[0].piece):
+                if batch and self.in_tail:
                     break
                 reservation.extend(self._reserve() or ([] if batch else self._steal(worker)))
                 if not reservation:
@@ -111,37 +139,50 @@ class WorkQueue:
             batch.append(reservation.popleft())
         return batch
 
+    def _weight(self, items: Iterable[int]) -> float:
+        if self._weights is None:
+            return float(sum(1 for _ in items))
+        return sum(self._weights.get(i, 0.0) for i in items)
+
     def _reserve(self) -> list[int]:
         if not self._groups:
             return []
         head = self._groups.popleft()
         group = head.items
-        if head.piece:  # a fair share already
+        if head.piece or group[0] in self._lanes:  # a fair share already, or a lane
             return group
-        # At the tail a whole group would leave the other workers idle: split
-        # it into fair shares of what is left, one for each worker.
-        fair = math.ceil((self.unsent + len(group)) / max(1, len(self._reserved)))
-        pieces = [group[start : start + fair] for start in range(0, len(group), fair)]
+        # At the tail a whole unit would leave the other workers idle: split
+        # it into fair shares of the work left, one for each worker.
+        unsent = sum(self._weight(g.items) for g in self._groups)
+        unsent += sum(self._weight(r) for r in self._reserved.values())
+        fair = (unsent + self._weight(group)) / max(1, len(self._reserved))
+        pieces: list[list[int]] = [[]]
+        filled = 0.0
+        for item in group:
+            weight = self._weight((item,))
+            if pieces[-1] and filled + weight / 2 > fair:
+                pieces.append([])
+                filled = 0.0
+            pieces[-1].append(item)
+            filled += weight
         for piece in reversed(pieces[1:]):
             self._groups.appendleft(_Group(piece, piece=True))
         return pieces[0]
 
     def _steal(self, thief: str) -> list[int]:
-        candidates = [r for w, r in self._reserved.items() if w != thief and r]
+        def stealable(items: Iterable[int]) -> list[int]:
+            return [i for i in items if i not in self._lanes]
+
+        candidates = [r for w, r in self._reserved.items() if w != thief and stealable(r)]
         if not candidates:
             return []
-        reservation = max(candidates, key=len)
+        reservation = max(candidates, key=lambda r: self._weight(stealable(r)))
         # Take every other item, counting from the back: slow tests cluster
         # (a slow module, slow cases at its end), and alternate picks split a
         # cluster evenly between victim and thief, where a half would move it whole.
-        items = list(reservation)
-        stolen = items[len(items) - 1 :: -2][::-1]
-        kept = items[len(items) - 2 :: -2][::-1] if len(items) > 1 else []
+        free = stealable(reservation)
+        stolen = set(free[len(free) - 1 :: -2])
+        kept = [i for i in reservation if i not in stolen]
         reservation.clear()
         reservation.extend(kept)
-        return stolen
-
-    @property
-    def in_tail(self) -> bool:
-        """Whether every group is reserved or split: the last stretch of the run."""
-        return not self._groups or self._groups[0].piece
+        return [i for i in free if i in stolen]
