@@ -1,0 +1,1 @@
+"""Turning what testfleet knows into text for people and JSON for machines (pure)."""
