@@ -54,10 +54,10 @@ class FakeSink:
     notes: list[str] = field(default_factory=list)
     stop_after_failures: int | None = None
 
-    def item_done(self, index: int, events: Sequence[Event]) -> None:
+    def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
         self.done.append(index)
 
-    def item_lost(self, index: int, reason: str) -> None:
+    def item_lost(self, index: int, reason: str, worker: str) -> None:
         self.lost[index] = reason
 
     def should_stop(self) -> bool:

@@ -1,12 +1,31 @@
-"""The ``testfleet`` command: a thin front to pytest with testfleet switched on."""
+"""The ``testfleet`` command: a thin front to pytest and to testfleet's layers."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from testfleet import __version__
+
+if TYPE_CHECKING:
+    from testfleet.plugins.inspect import Inspection
+
+
+def _worker_counts(value: str) -> list[int]:
+    try:
+        counts = sorted({int(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected worker counts like 1,2,4,8, got {value!r}"
+        ) from None
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"worker counts must be 1 or more, got {value!r}")
+    return counts
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,22 +33,62 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="testfleet",
         description="Run large pytest suites fast and predictably.",
+        epilog="Arguments after -- go to pytest unchanged.",
     )
     parser.add_argument("--version", action="version", version=f"testfleet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
     run = commands.add_parser(
         "run",
-        help="run pytest on PATHs with workers (--workers auto)",
-        description="Run pytest on the given paths with one worker per usable CPU. "
-        "Arguments after -- go to pytest unchanged (a --workers there wins).",
+        help="run pytest on PATHs with workers (--workers auto) and history",
+        description="Run pytest on the given paths with one worker per usable CPU, "
+        "recording the run in the history. Arguments after -- go to pytest "
+        "unchanged (a --workers there wins).",
         usage="testfleet run [PATH ...] [-- PYTEST_ARG ...]",
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to test")
+
+    discover = commands.add_parser(
+        "discover",
+        help="list the categories of a suite with test counts and estimated time",
+        usage="testfleet discover [PATH ...] [--json] [--history PATH|URL] [-- PYTEST_ARG ...]",
+    )
+    discover.add_argument("paths", nargs="*", metavar="PATH")
+    discover.add_argument("--json", action="store_true", help="print JSON for machines")
+    discover.add_argument("--history", metavar="PATH|URL", help="history store to estimate from")
+
+    plan = commands.add_parser(
+        "plan",
+        help="predict the wall time of a run for several worker counts",
+        usage="testfleet plan [PATH ...] [--workers 1,2,4,8] [--history PATH|URL] "
+        "[-- PYTEST_ARG ...]",
+    )
+    plan.add_argument("paths", nargs="*", metavar="PATH")
+    plan.add_argument(
+        "--workers",
+        type=_worker_counts,
+        default=[1, 2, 4, 8],
+        metavar="N,N,...",
+        help="worker counts to simulate (default 1,2,4,8)",
+    )
+    plan.add_argument("--history", metavar="PATH|URL", help="history store to plan from")
+
+    history = commands.add_parser("history", help="work with history stores")
+    history_commands = history.add_subparsers(
+        dest="history_command", metavar="ACTION", required=True
+    )
+    merge = history_commands.add_parser(
+        "merge",
+        help="merge SQLite histories (the shards of a CI run) into one",
+        usage="testfleet history merge SOURCE.db [SOURCE.db ...] -o OUT.db",
+    )
+    merge.add_argument("sources", nargs="+", type=Path, metavar="SOURCE.db")
+    merge.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.db")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``testfleet`` console script; returns pytest's exit code."""
+    """Entry point of the ``testfleet`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" belongs to pytest, not to us.
     ours, passthrough = args, []
@@ -39,7 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(ours)
     if options.command == "run":
         return run(options.paths, passthrough)
-    raise AssertionError(options.command)  # argparse rejects unknown commands
+    if options.command == "discover":
+        return discover(options.paths, passthrough, history=options.history, as_json=options.json)
+    if options.command == "plan":
+        return plan(options.paths, passthrough, history=options.history, counts=options.workers)
+    return merge(options.sources, options.output)
 
 
 def run(paths: Sequence[str], pytest_args: Sequence[str]) -> int:
@@ -47,6 +110,92 @@ def run(paths: Sequence[str], pytest_args: Sequence[str]) -> int:
     import pytest
 
     return int(pytest.main(["--workers", "auto", *paths, *pytest_args]))
+
+
+def _inspect(
+    paths: Sequence[str], pytest_args: Sequence[str], history: str | None
+) -> tuple[int, Inspection]:
+    """Collect the suite quietly; on failure pytest's own output goes to stderr."""
+    import pytest
+
+    from testfleet.plugins.inspect import InspectPlugin
+
+    plugin = InspectPlugin(history)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = int(
+            pytest.main(
+                [*paths, "--collect-only", "-q", "-p", "no:cacheprovider", *pytest_args],
+                plugins=[plugin],
+            )
+        )
+    if code not in (0, 5):
+        sys.stderr.write(output.getvalue())
+    return code, plugin.result
+
+
+def discover(
+    paths: Sequence[str], pytest_args: Sequence[str], *, history: str | None, as_json: bool
+) -> int:
+    """Print each category with its test count, estimated time and patterns."""
+    from testfleet.categories import summarize
+    from testfleet.reporting.discover import format_table, to_json
+
+    code, found = _inspect(paths, pytest_args, history)
+    if code not in (0, 5) or found.estimates is None:
+        return code
+    rows = summarize(found.assigned, found.estimates.per_test, found.categories)
+    print(to_json(rows) if as_json else format_table(rows))
+    if found.history_problem:
+        print(f"{found.history_problem} (estimated without history)", file=sys.stderr)
+    return 0
+
+
+def plan(
+    paths: Sequence[str],
+    pytest_args: Sequence[str],
+    *,
+    history: str | None,
+    counts: Sequence[int],
+) -> int:
+    """Predict the run phase for each worker count by simulating the planner."""
+    from testfleet.plugins.suite import plan_items
+    from testfleet.reporting.plan import Prediction, format_plan
+    from testfleet.scheduling.plan import lower_bound
+    from testfleet.scheduling.plan import plan as make_plan
+    from testfleet.scheduling.simulate import makespan, simulate
+
+    code, found = _inspect(paths, pytest_args, history)
+    if code not in (0, 5) or found.estimates is None:
+        return code
+    items = plan_items(found.infos, found.assigned, found.estimates)
+    durations = [item.estimate for item in items]
+    predictions = [
+        Prediction(
+            workers=w,
+            predicted=makespan(simulate(make_plan(items, w, found.estimates.group_cost), w)),
+            lower_bound=lower_bound(durations, w),
+        )
+        for w in counts
+    ]
+    print(format_plan(predictions, tests=len(items), estimated=found.has_history))
+    if found.history_problem:
+        print(f"{found.history_problem} (planned without history)", file=sys.stderr)
+    return 0
+
+
+def merge(sources: Sequence[Path], output: Path) -> int:
+    """Merge SQLite histories into ``output``."""
+    from testfleet.history import HistoryError
+    from testfleet.history import merge as merge_histories
+
+    try:
+        runs = merge_histories(sources, output)
+    except HistoryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"merged {runs} runs from {len(sources)} histories into {output}")
+    return 0
 
 
 if __name__ == "__main__":

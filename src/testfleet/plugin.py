@@ -11,17 +11,11 @@ import argparse
 import os
 import sys
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from testfleet.engine.controller import Controller
-
-#: The run's unique id, shared by the controller and all its workers.
-TESTRUN_UID = pytest.StashKey[str]()
-#: The number of workers asked for: an int, or None for "run in process".
-REQUESTED_WORKERS = pytest.StashKey["int | None"]()
+from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID
 
 
 def parse_workers(value: str) -> int:
@@ -90,14 +84,70 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="With --workers: fail a test that runs longer than SECONDS and replace its worker.",
     )
+    group.addoption(
+        "--history",
+        dest="testfleet_history",
+        metavar="PATH|URL",
+        default=None,
+        help="Record the run in this history store (a SQLite file, or postgresql://...) "
+        "and plan with it. Default with --workers: .testfleet/history.db under the rootdir.",
+    )
+    group.addoption(
+        "--no-history",
+        dest="testfleet_no_history",
+        action="store_true",
+        default=False,
+        help="Neither record this run nor plan it from recorded durations.",
+    )
+    group.addoption(
+        "--shard",
+        dest="testfleet_shard",
+        metavar="K/N|auto",
+        default=None,
+        help="Run shard K of N, balanced by the durations of the --history file; "
+        "'auto' reads the CI's variables (TEST_SHARD_INDEX/TEST_TOTAL_SHARDS, "
+        "CI_NODE_INDEX/CI_NODE_TOTAL, CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[TESTRUN_UID] = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     workers: int | None = config.getoption("testfleet_workers")
     config.stash[REQUESTED_WORKERS] = workers
-    if workers is None or workers <= 1 or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return  # an xdist (or testfleet) worker: its controller does testfleet's work
+    history: str | None = config.getoption("testfleet_history")
+    shard: str | None = config.getoption("testfleet_shard")
+    if workers is not None or history is not None or shard is not None:
+        _register_history(config, history)
+    if shard is not None:
+        _register_shard(config, shard)
+    if workers is not None and workers > 1:
+        _register_fleet(config)
+
+
+def _register_history(config: pytest.Config, spec: str | None) -> None:
+    if config.getoption("testfleet_no_history"):
         return
+    from testfleet.plugins.history import HISTORY_PLUGIN, HistoryPlugin
+
+    plugin = HistoryPlugin(config, spec)
+    config.stash[HISTORY_PLUGIN] = plugin
+    config.pluginmanager.register(plugin, "testfleet-history")
+
+
+def _register_shard(config: pytest.Config, value: str) -> None:
+    from testfleet.plugins.shard import ShardPlugin
+    from testfleet.scheduling.shards import ShardSpecError, parse_shard
+
+    try:
+        spec = parse_shard(value, os.environ)
+    except ShardSpecError as exc:
+        raise pytest.UsageError(f"--shard: {exc}") from None
+    config.pluginmanager.register(ShardPlugin(config, spec), "testfleet-shard")
+
+
+def _register_fleet(config: pytest.Config) -> None:
     if config.getoption("numprocesses", None):
         raise pytest.UsageError(
             "--workers (testfleet) and -n (pytest-xdist) both ask for worker processes; "
@@ -110,6 +160,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if config.getoption("usepdb") or config.getoption("trace"):
         return  # pytest_report_header says so
+    from testfleet.plugins.fleet import FleetPlugin
+    from testfleet.plugins.suite import load_categories
+
+    load_categories(config)  # a broken category config is a usage error, now
     config.pluginmanager.register(FleetPlugin(config), "testfleet-fleet")
 
 
@@ -134,77 +188,3 @@ def testrun_uid(request: pytest.FixtureRequest) -> str:
     if workerinput and "testrunuid" in workerinput:
         return str(workerinput["testrunuid"])
     return request.config.stash[TESTRUN_UID]
-
-
-class FleetPlugin:
-    """Runs the collected items on worker processes (registered by ``--workers N>1``)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self._config = config
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        if session.testsfailed and not session.config.option.continue_on_collection_errors:
-            errors = session.testsfailed
-            raise session.Interrupted(
-                f"{errors} error{'s' if errors != 1 else ''} during collection"
-            )
-        if session.config.option.collectonly:
-            return True
-        requested = self._config.stash[REQUESTED_WORKERS] or 1
-        workers = min(requested, len(session.items))
-        if workers <= 1:
-            return None  # pytest's own loop runs the tests in this process
-        controller = self._run(session, workers)
-        if controller.abort_reason:
-            session.shouldstop = controller.abort_reason
-        if session.shouldfail:
-            raise session.Failed(session.shouldfail)
-        if session.shouldstop:
-            raise session.Interrupted(session.shouldstop)
-        return True
-
-    def _run(self, session: pytest.Session, workers: int) -> Controller:
-        import time
-
-        from testfleet.engine.controller import Controller
-        from testfleet.engine.processes import ForkedFleet
-        from testfleet.engine.relay import HookRelay
-        from testfleet.engine.threads import threads_per_worker
-        from testfleet.engine.worker import WorkerSetup, run_worker
-        from testfleet.scheduling import WorkQueue, group_by_scope
-
-        config = session.config
-        # Create the base temporary directory before forking: every worker
-        # makes its own below it, and the controller cleans it up as usual.
-        factory = getattr(config, "_tmp_path_factory", None)
-        if factory is not None:
-            factory.getbasetemp()
-        uid = config.stash[TESTRUN_UID]
-        threads = threads_per_worker(workers)
-        relay = HookRelay(session)
-
-        def main(name: str, initial: Any, inbox: int, outbox: int) -> Any:
-            setup = WorkerSetup(name=name, count=workers, testrun_uid=uid, threads=threads)
-            run_worker(session, setup, initial, inbox, outbox)
-
-        controller = Controller(
-            queue=WorkQueue(
-                group_by_scope([item.nodeid.partition("::")[0] for item in session.items])
-            ),
-            workers=workers,
-            fleet=(fleet := ForkedFleet(main)),
-            sink=relay,
-            clock=time.monotonic,
-            describe=relay.describe,
-            test_timeout=config.getoption("testfleet_test_timeout"),
-            max_restarts=config.getoption("testfleet_max_restart"),
-        )
-        self._announce(workers)
-        fleet.run(controller)
-        return controller
-
-    def _announce(self, workers: int) -> None:
-        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and self._config.get_verbosity() >= 0:
-            reporter.write_line(f"testfleet: {workers} workers")

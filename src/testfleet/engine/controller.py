@@ -45,11 +45,11 @@ class Fleet(Protocol):
 class Sink(Protocol):
     """Where the results go: the controller's pytest session."""
 
-    def item_done(self, index: int, events: Sequence[Event]) -> None:
-        """Item ``index`` ran in a worker and reported ``events``."""
+    def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
+        """Item ``index`` ran in ``worker`` and reported ``events``."""
 
-    def item_lost(self, index: int, reason: str) -> None:
-        """Item ``index`` did not finish; report it failed because of ``reason``."""
+    def item_lost(self, index: int, reason: str, worker: str) -> None:
+        """Item ``index`` did not finish in ``worker``; report it failed because of ``reason``."""
 
     def should_stop(self) -> bool:
         """Whether the session wants to stop (``-x``, ``--maxfail``)."""
@@ -138,7 +138,7 @@ class Controller:
         worker = self._workers[name]
         match message:
             case ItemDone(index, events, late=True):
-                self._sink.item_done(index, events)
+                self._sink.item_done(index, events, name)
             case ItemDone(index, events):
                 if not worker.sent or worker.sent[0] != index:
                     raise ProtocolError(
@@ -150,7 +150,7 @@ class Controller:
                 self._completed += 1
                 worker.started = now
                 worker.done += 1
-                self._sink.item_done(index, events)
+                self._sink.item_done(index, events, name)
                 if self._sink.should_stop():
                     self.stop()
                 else:
@@ -167,7 +167,7 @@ class Controller:
         if worker.sent:
             lost = worker.sent.popleft()
             reason = worker.killed_because or self._crash_reason(worker, exit, lost)
-            self._sink.item_lost(lost, reason)
+            self._sink.item_lost(lost, reason, name)
         else:
             self._sink.note(
                 worker.error or f"worker {name} exited unexpectedly ({exit.describe()})"

@@ -25,18 +25,21 @@ if TYPE_CHECKING:
 class HookRelay:
     """The controller's :class:`~testfleet.engine.controller.Sink`: a pytest session."""
 
-    def __init__(self, session: pytest.Session) -> None:
+    def __init__(self, session: pytest.Session, worker_of: dict[str, str]) -> None:
         self._session = session
         self._config = session.config
         self._items = session.items
+        #: Which worker ran each node id (the history records it).
+        self._worker_of = worker_of
 
     def describe(self, index: int) -> str:
         """The node id of item ``index``, for messages."""
         return self._items[index].nodeid
 
-    def item_done(self, index: int, events: Sequence[Event]) -> None:
-        """Replay the events of item ``index``."""
+    def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
+        """Replay the events of item ``index``, which ``worker`` ran."""
         item = self._items[index]
+        self._worker_of[item.nodeid] = worker
         hook = self._config.hook
         ihook = item.ihook
         for event in events:
@@ -53,9 +56,10 @@ class HookRelay:
                 case ["warning", data]:
                     hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(data))
 
-    def item_lost(self, index: int, reason: str) -> None:
-        """Report item ``index`` failed: its worker died or was killed under it."""
+    def item_lost(self, index: int, reason: str, worker: str) -> None:
+        """Report item ``index`` failed: ``worker`` died or was killed under it."""
         item = self._items[index]
+        self._worker_of[item.nodeid] = worker
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         keywords = {name: 1 for name in item.keywords}

@@ -1,0 +1,353 @@
+"""What the SQLite and PostgreSQL stores share: the schema, the migrations and the queries.
+
+A backend supplies a connection through :meth:`SQLStore._transaction`, which
+yields a :class:`Transaction` and turns the driver's errors into
+:class:`HistoryError`; everything else is written once here, in SQL that both
+engines accept.  Statements use ``?`` placeholders; a backend with another
+parameter style translates them.
+
+The schema is versioned: ``testfleet_meta`` holds ``schema_version``, and a
+backend's migrations are a tuple of functions where the function at index
+``i`` takes the schema from version ``i`` to ``i + 1``.  They run in order in
+one transaction, together with the update of the version, so a failed
+migration leaves the store as it was.  Adding version 2 is adding one function
+to each backend's tuple.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Protocol, TypeVar, cast, get_args
+
+from testfleet.history.store import ELSEWHERE, HistoryError
+from testfleet.model.history import Outcome, RunRecord, RunStatus, TestResult
+
+META = "testfleet_meta"
+RUNS = "testfleet_runs"
+RESULTS = "testfleet_results"
+
+_Self = TypeVar("_Self", bound="SQLStore")
+
+
+class Transaction(Protocol):
+    """One open transaction of a backend, with ``?`` placeholders."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        """Run one statement once per row of parameters."""
+        ...
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows."""
+        ...
+
+
+#: Takes the schema from one version to the next, inside the caller's transaction.
+Migration = Callable[[Transaction], None]
+
+
+def _in(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def create_v1(tx: Transaction, *, run_id: str, real: str) -> None:
+    """Version 1, the initial schema, with the backend's id and float column types."""
+    tx.execute(
+        f"""CREATE TABLE {RUNS} (
+            run_id {run_id},
+            started {real} NOT NULL,
+            finished {real},
+            workers INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            git_commit TEXT,
+            arguments TEXT NOT NULL,
+            exit_code INTEGER,
+            status TEXT NOT NULL CHECK (status IN ({_in(get_args(RunStatus))}))
+        )"""
+    )
+    tx.execute(
+        f"""CREATE TABLE {RESULTS} (
+            run_id BIGINT NOT NULL REFERENCES {RUNS} (run_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            nodeid TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ({_in(get_args(Outcome))})),
+            setup_seconds {real} NOT NULL,
+            call_seconds {real} NOT NULL,
+            teardown_seconds {real} NOT NULL,
+            worker TEXT,
+            start_offset {real},
+            PRIMARY KEY (run_id, seq)
+        )"""
+    )
+    # Estimates look tests up by node id across runs.
+    tx.execute(f"CREATE INDEX testfleet_results_nodeid ON {RESULTS} (nodeid, run_id)")
+
+
+def schema_version(tx: Transaction, where: str, fix: str | None = None) -> int:
+    """The version ``testfleet_meta`` records; the caller checked that the table exists.
+
+    ``fix`` replaces the way out the message offers.
+    """
+    rows = tx.query(f"SELECT value FROM {META} WHERE key = 'schema_version'")
+    try:
+        return int(rows[0][0])
+    except (IndexError, TypeError, ValueError):
+        raise HistoryError(
+            f"testfleet history {where} has a {META} table without a valid schema_version; "
+            f"{fix or 'move it away or ' + ELSEWHERE}"
+        ) from None
+
+
+def check_version(version: int, known: int, where: str, fix: str | None = None) -> None:
+    """Refuse a store written by a newer testfleet; ``fix`` replaces the way out offered."""
+    if version > known:
+        raise HistoryError(
+            f"testfleet history {where} has schema version {version}, newer than this "
+            f"testfleet knows ({known}); {fix or 'upgrade testfleet or ' + ELSEWHERE}"
+        )
+
+
+def migrate(tx: Transaction, migrations: Sequence[Migration], *, has_meta: bool, where: str) -> int:
+    """Bring the schema up to ``len(migrations)``; return the version it had."""
+    if has_meta:
+        version = schema_version(tx, where)
+    else:
+        tx.execute(f"CREATE TABLE {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        tx.execute(f"INSERT INTO {META} (key, value) VALUES ('schema_version', '0')")
+        version = 0
+    check_version(version, len(migrations), where)
+    for step in migrations[version:]:
+        step(tx)
+    if version < len(migrations):
+        tx.execute(
+            f"UPDATE {META} SET value = ? WHERE key = 'schema_version'", (str(len(migrations)),)
+        )
+    return version
+
+
+RUN_COLUMNS = "started, finished, workers, host, git_commit, arguments, exit_code, status"
+RESULT_COLUMNS = (
+    "nodeid, outcome, setup_seconds, call_seconds, teardown_seconds, worker, start_offset"
+)
+#: Inserts one run; its values come from :func:`run_row`.
+INSERT_RUN = f"INSERT INTO {RUNS} ({RUN_COLUMNS}) VALUES ({'?, ' * 7}?)"
+_INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {RESULT_COLUMNS}) VALUES ({'?, ' * 8}?)"
+# Newest first: by start, and by id among runs that started at the same time.
+_NEWEST = "r.started DESC, r.run_id DESC"
+
+
+def run_row(run: RunRecord) -> tuple[object, ...]:
+    """``run`` as the values of ``RUN_COLUMNS``."""
+    return (
+        run.started,
+        run.finished,
+        run.workers,
+        run.host,
+        run.commit,
+        json.dumps(list(run.arguments)),
+        run.exit_code,
+        run.status,
+    )
+
+
+def result_rows(run_id: int, results: Sequence[TestResult]) -> Iterator[tuple[object, ...]]:
+    """``results`` as rows of ``testfleet_results``, numbered in their order."""
+    for seq, r in enumerate(results):
+        yield (run_id, seq, r.nodeid, r.outcome, r.setup, r.call, r.teardown, r.worker, r.start)
+
+
+def run_from_row(row: Sequence[Any]) -> RunRecord:
+    """A run from ``run_id`` and the values of ``RUN_COLUMNS``."""
+    run_id, started, finished, workers, host, commit, arguments, exit_code, status = row
+    return RunRecord(
+        started=started,
+        finished=finished,
+        workers=workers,
+        host=host,
+        commit=commit,
+        arguments=tuple(json.loads(arguments)),
+        exit_code=exit_code,
+        status=cast(RunStatus, status),
+        run_id=run_id,
+    )
+
+
+def result_from_row(row: Sequence[Any]) -> TestResult:
+    """A result from the values of ``RESULT_COLUMNS``."""
+    nodeid, outcome, setup, call, teardown, worker, start = row
+    return TestResult(
+        nodeid=nodeid,
+        outcome=cast(Outcome, outcome),
+        setup=setup,
+        call=call,
+        teardown=teardown,
+        worker=worker,
+        start=start,
+    )
+
+
+class SQLStore:
+    """A :class:`~testfleet.history.store.HistoryStore` over a SQL connection."""
+
+    #: The store as messages name it: a path, or a URL without its password.
+    where: str
+    #: The process that opened the connection, the only one that may close it.
+    _pid: int
+
+    def _transaction(
+        self, action: str, *, write: bool = False
+    ) -> AbstractContextManager[Transaction]:
+        """A transaction that commits on success and rolls back on any error.
+
+        ``write`` takes the write lock at the start, so that waiting for
+        another writer happens there, within the backend's timeout.  Driver
+        errors leave it as :class:`HistoryError` saying the store could not
+        ``action``.
+        """
+        raise NotImplementedError
+
+    def _insert_run(self, tx: Transaction, row: Sequence[object]) -> int:
+        """Insert one row of ``RUN_COLUMNS`` and return its new id."""
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Close the connection."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the connection; calling it again, or in a forked child, does nothing."""
+        # A worker forked from the controller inherits the connection; closing
+        # it there would end the controller's session (PostgreSQL) or
+        # checkpoint and remove its WAL behind its back (SQLite).
+        if os.getpid() == self._pid:
+            self._close()
+
+    def begin_run(self, run: RunRecord) -> int:
+        """Insert ``run`` as ``"crashed"`` and unfinished; return the id it got."""
+        row = run_row(
+            RunRecord(
+                started=run.started,
+                finished=None,
+                workers=run.workers,
+                host=run.host,
+                commit=run.commit,
+                arguments=run.arguments,
+                exit_code=None,
+                status="crashed",
+            )
+        )
+        with self._transaction("record the start of the run", write=True) as tx:
+            return self._insert_run(tx, row)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        finished: float,
+        exit_code: int,
+        status: RunStatus,
+        results: Sequence[TestResult],
+    ) -> None:
+        """Record the end of a run and all its results in one transaction."""
+        with self._transaction("record the results of the run", write=True) as tx:
+            changed = tx.execute(
+                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ? "
+                "WHERE run_id = ? AND finished IS NULL",
+                (finished, exit_code, status, run_id),
+            )
+            if changed != 1:
+                raise HistoryError(
+                    f"testfleet history {self.where} has no unfinished run {run_id}; "
+                    "finish a run once, with the id begin_run returned"
+                )
+            tx.executemany(_INSERT_RESULT, result_rows(run_id, results))
+
+    def import_runs(self, runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> int:
+        """Insert runs as they are, with their results, under new ids, in one transaction.
+
+        Their ``run_id`` is ignored.  Return how many runs were inserted.
+        """
+        count = 0
+        with self._transaction("merge runs", write=True) as tx:
+            for run, results in runs:
+                run_id = self._insert_run(tx, run_row(run))
+                tx.executemany(_INSERT_RESULT, result_rows(run_id, results))
+                count += 1
+        return count
+
+    def runs(self, limit: int | None = None) -> list[RunRecord]:
+        """The stored runs, newest first, with ``run_id`` set."""
+        sql = f"SELECT run_id, {RUN_COLUMNS} FROM {RUNS} r ORDER BY {_NEWEST}"
+        params: tuple[object, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (max(0, limit),)
+        with self._transaction("read the runs") as tx:
+            return [run_from_row(row) for row in tx.query(sql, params)]
+
+    def results(self, run_id: int) -> list[TestResult]:
+        """The results of one run, in the order they were written."""
+        with self._transaction("read the results of a run") as tx:
+            rows = tx.query(
+                f"SELECT {RESULT_COLUMNS} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
+                (run_id,),
+            )
+        return [result_from_row(row) for row in rows]
+
+    def recent_results(self, last: int = 5) -> dict[str, list[tuple[int, TestResult]]]:
+        """Each node id's ``(run_id, result)`` in the ``last`` newest runs that ran it.
+
+        Newest first; runs still marked ``"crashed"`` are left out.
+        """
+        # DENSE_RANK counts runs, not rows: a node id that ran twice in one
+        # run still looks back ``last`` runs.
+        sql = f"""
+            SELECT run_id, {RESULT_COLUMNS} FROM (
+                SELECT res.*, DENSE_RANK() OVER (
+                    PARTITION BY res.nodeid ORDER BY {_NEWEST}
+                ) AS recency
+                FROM {RESULTS} res JOIN {RUNS} r ON r.run_id = res.run_id
+                WHERE r.status <> 'crashed'
+            ) ranked
+            WHERE recency <= ?
+            ORDER BY nodeid, recency, seq
+        """
+        recent: dict[str, list[tuple[int, TestResult]]] = {}
+        with self._transaction("read recent results") as tx:
+            for row in tx.query(sql, (last,)):
+                result = result_from_row(row[1:])
+                recent.setdefault(result.nodeid, []).append((row[0], result))
+        return recent
+
+    def last_outcomes(self) -> dict[str, Outcome]:
+        """Each node id's outcome in the newest run that ran it and did not crash."""
+        sql = f"""
+            SELECT nodeid, outcome FROM (
+                SELECT res.nodeid, res.outcome, ROW_NUMBER() OVER (
+                    PARTITION BY res.nodeid ORDER BY {_NEWEST}, res.seq DESC
+                ) AS recency
+                FROM {RESULTS} res JOIN {RUNS} r ON r.run_id = res.run_id
+                WHERE r.status <> 'crashed'
+            ) ranked
+            WHERE recency = 1
+        """
+        with self._transaction("read the last outcomes") as tx:
+            return {nodeid: cast(Outcome, outcome) for nodeid, outcome in tx.query(sql)}
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

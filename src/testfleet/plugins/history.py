@@ -1,0 +1,195 @@
+"""The history plugin: records every run and each test's result, and reads estimates.
+
+Registered when a run asks for testfleet (``--workers``, ``--history``,
+``testfleet run``) unless ``--no-history``.  It never changes a run's outcome:
+a store that cannot be opened or written costs one warning line and the run
+goes on without history.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+
+from testfleet.model import Outcome, RunRecord, TestResult
+from testfleet.plugins.keys import WORKER_OF
+
+if TYPE_CHECKING:
+    from testfleet.history import Estimates, HistoryStore
+
+
+@dataclass
+class _Phases:
+    """What the reports of one test said so far."""
+
+    setup: float = 0.0
+    call: float = 0.0
+    teardown: float = 0.0
+    start: float | None = None
+    outcome: Outcome | None = None
+    error: bool = False
+
+
+def outcome_of(report: pytest.TestReport) -> Outcome | None:
+    """The outcome a report decides, as pytest's summary names it; None if it decides none."""
+    if report.when != "call":
+        if report.failed:
+            return "error"
+        if report.skipped and report.when == "setup":
+            return "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        return None
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    return report.outcome
+
+
+class HistoryPlugin:
+    """Writes the run to the history store at its end; answers estimates from it."""
+
+    def __init__(self, config: pytest.Config, spec: str | None) -> None:
+        self._config = config
+        self._spec = spec
+        self._store: HistoryStore | None = None
+        self._run_id: int | None = None
+        self._started = 0.0
+        self._tests: dict[str, _Phases] = {}
+
+    # -- reading ---------------------------------------------------------------
+
+    def estimates(self, groups: Mapping[str, str]) -> Estimates:
+        """Estimates for the node ids in ``groups`` from this store's recent runs."""
+        from testfleet.history import HistoryError, estimate
+
+        store = self._open()
+        if store is not None:
+            try:
+                return estimate(groups, store.recent_results(), store.last_outcomes())
+            except HistoryError as exc:
+                self._disable(exc)
+        return estimate(groups, {}, {})
+
+    # -- recording -------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from testfleet.history import HistoryError
+        from testfleet.plugins.fleet import effective_workers
+
+        store = self._open()
+        if store is None or session.config.option.collectonly:
+            return
+        self._started = time.time()
+        run = RunRecord(
+            started=self._started,
+            finished=None,
+            workers=effective_workers(self._config, len(session.items)),
+            host=socket.gethostname(),
+            commit=_git_commit(self._config),
+            arguments=tuple(self._config.invocation_params.args),
+            exit_code=None,
+            status="crashed",
+        )
+        try:
+            self._run_id = store.begin_run(run)
+        except HistoryError as exc:
+            self._disable(exc)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._run_id is None:
+            return
+        phases = self._tests.setdefault(report.nodeid, _Phases())
+        setattr(phases, report.when, report.duration)
+        if report.when == "setup":
+            phases.start = max(0.0, report.start - self._started)
+        decided = outcome_of(report)
+        if decided == "error":
+            phases.error = True
+        elif decided is not None:
+            phases.outcome = decided
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from testfleet.history import HistoryError
+
+        if self._store is None or self._run_id is None:
+            return
+        worker_of = self._config.stash.get(WORKER_OF, {})
+        results = [
+            TestResult(
+                nodeid=nodeid,
+                outcome="error" if phases.error else (phases.outcome or "passed"),
+                setup=phases.setup,
+                call=phases.call,
+                teardown=phases.teardown,
+                worker=worker_of.get(nodeid),
+                start=phases.start,
+            )
+            for nodeid, phases in self._tests.items()
+        ]
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        try:
+            self._store.finish_run(
+                self._run_id,
+                finished=time.time(),
+                exit_code=int(exitstatus),
+                status="interrupted" if interrupted else "complete",
+                results=results,
+            )
+        except HistoryError as exc:
+            self._disable(exc)
+
+    def pytest_unconfigure(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- the store -------------------------------------------------------------
+
+    def _open(self) -> HistoryStore | None:
+        from testfleet.history import HistoryError, open_store
+
+        if self._store is None and self._spec != "":
+            try:
+                self._store = open_store(self._spec, self._config.rootpath)
+            except HistoryError as exc:
+                self._disable(exc)
+        return self._store
+
+    def _disable(self, error: Exception) -> None:
+        """One warning line; the run goes on without history."""
+        if self._store is not None:
+            self._store.close()
+        self._store = None
+        self._run_id = None
+        self._spec = ""  # never try again in this run
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        line = f"{error} (this run goes on without history)"
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(line, yellow=True)
+
+
+def _git_commit(config: pytest.Config) -> str | None:
+    """The commit checked out in the rootdir, if it is a git work tree."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=config.rootpath,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+#: The history plugin, when the run records history.
+HISTORY_PLUGIN = pytest.StashKey[HistoryPlugin]()

@@ -1,0 +1,12 @@
+"""The typed keys under which testfleet keeps its state in ``config.stash``."""
+
+from __future__ import annotations
+
+import pytest
+
+#: The run's unique id, shared by the controller and all its workers.
+TESTRUN_UID = pytest.StashKey[str]()
+#: The number of workers asked for: an int, or None for "run in process".
+REQUESTED_WORKERS = pytest.StashKey["int | None"]()
+#: Which worker ran each node id, filled by the relay as reports arrive.
+WORKER_OF = pytest.StashKey[dict[str, str]]()
