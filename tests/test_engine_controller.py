@@ -13,6 +13,7 @@ from testfleet.engine.controller import Controller
 from testfleet.engine.messages import (
     Event,
     Finish,
+    Interrupted,
     ItemDone,
     ProtocolError,
     RunItems,
@@ -59,6 +60,9 @@ class FakeSink:
 
     def item_lost(self, index: int, reason: str, worker: str) -> None:
         self.lost[index] = reason
+
+    def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
+        raise RuntimeError(f"{kind}: {message} ({returncode})")
 
     def should_stop(self) -> bool:
         return self.stop_after_failures is not None and len(self.done) >= self.stop_after_failures
@@ -252,3 +256,11 @@ def test_no_worker_is_left_waiting_and_nothing_is_lost(
     assert run.controller.done
     reported = sorted([*run.sink.done, *run.sink.lost])
     assert reported == list(range(start))
+
+
+def test_a_test_that_ends_the_run_ends_it_in_the_controller() -> None:
+    """pytest.exit() in a worker: its events are relayed, then the sink raises it."""
+    run = make_run([list(range(4))], workers=1)
+    with pytest.raises(RuntimeError, match="exit: bye"):
+        run.controller.on_message("gw0", Interrupted(0, (["start"],), "exit", "bye", 3))
+    assert run.sink.done == [0]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from testfleet.engine.messages import (
     Finish,
     FrameReader,
+    Interrupted,
     ItemDone,
     Message,
     ProtocolError,
@@ -27,6 +28,8 @@ MESSAGES: list[Message] = [
     Stop(),
     ItemDone(3, (["start"], ["report", {"nodeid": "t.py::x", "when": "call"}], ["finish"])),
     ItemDone(3, (["report", {"outcome": "failed"}],), late=True),
+    Interrupted(2, (["start"],), "exit", "leaving", 3),
+    Interrupted(2, (), "keyboard", "KeyboardInterrupt"),
     WorkerError("boom\ntraceback"),
 ]
 
@@ -59,3 +62,15 @@ def test_malformed_frames_are_protocol_errors(body: bytes) -> None:
     """A body that is not one of our messages raises ProtocolError, not a KeyError."""
     with pytest.raises(ProtocolError):
         decode(body)
+
+
+def test_values_json_cannot_carry_travel_as_their_str() -> None:
+    """A report value that is no JSON type (a record_property object) arrives as its str()."""
+
+    class Version:
+        def __str__(self) -> str:
+            return "v1.2"
+
+    message = ItemDone(0, (["report", {"user_properties": [["version", Version()]]}],))
+    (decoded,) = FrameReader().feed(encode(message))
+    assert decoded == ItemDone(0, (["report", {"user_properties": [["version", "v1.2"]]}],))

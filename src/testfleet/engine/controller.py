@@ -17,6 +17,7 @@ from typing import Protocol
 from testfleet.engine.messages import (
     Event,
     Finish,
+    Interrupted,
     ItemDone,
     ProtocolError,
     RunItems,
@@ -50,6 +51,9 @@ class Sink(Protocol):
 
     def item_lost(self, index: int, reason: str, worker: str) -> None:
         """Item ``index`` did not finish in ``worker``; report it failed because of ``reason``."""
+
+    def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
+        """A test ended the run; raise what it raised, in the controller (never returns)."""
 
     def should_stop(self) -> bool:
         """Whether the session wants to stop (``-x``, ``--maxfail``)."""
@@ -155,6 +159,12 @@ class Controller:
                     self.stop()
                 else:
                     self._top_up(worker)
+            case Interrupted(index, events, kind, text, returncode):
+                if worker.sent and worker.sent[0] == index:
+                    worker.sent.popleft()
+                    worker.stopping = True
+                self._sink.item_done(index, events, name)
+                self._sink.interrupt(kind, text, returncode)
             case WorkerError(text):
                 worker.error = text
 

@@ -52,6 +52,22 @@ class ItemDone:
 
 
 @dataclass(frozen=True)
+class Interrupted:
+    """Worker to controller: a test ended the whole run, as it would serially.
+
+    ``kind`` is ``"exit"`` for ``pytest.exit()`` (with its ``returncode``) or
+    ``"keyboard"`` for a ``KeyboardInterrupt`` the test raised.  ``events`` are
+    what the item reported before that.
+    """
+
+    index: int
+    events: tuple[Event, ...]
+    kind: str
+    message: str
+    returncode: int | None = None
+
+
+@dataclass(frozen=True)
 class WorkerError:
     """Worker to controller: testfleet itself failed inside the worker."""
 
@@ -59,7 +75,7 @@ class WorkerError:
 
 
 ToWorker: TypeAlias = RunItems | Finish | Stop
-ToController: TypeAlias = ItemDone | WorkerError
+ToController: TypeAlias = ItemDone | Interrupted | WorkerError
 Message: TypeAlias = ToWorker | ToController
 
 
@@ -78,9 +94,20 @@ def encode(message: Message) -> bytes:
             data = {"type": "stop"}
         case ItemDone(index, events, late):
             data = {"type": "done", "index": index, "events": list(events), "late": late}
+        case Interrupted(index, events, kind, text, returncode):
+            data = {
+                "type": "interrupted",
+                "index": index,
+                "events": list(events),
+                "kind": kind,
+                "message": text,
+                "returncode": returncode,
+            }
         case WorkerError(text):
             data = {"type": "error", "text": text}
-    body = json.dumps(data, separators=(",", ":")).encode()
+    # A value JSON cannot carry (a record_property object, say) travels as its
+    # str(): what junitxml and the terminal would show of it anyway.
+    body = json.dumps(data, separators=(",", ":"), default=str).encode()
     return _HEADER.pack(len(body)) + body
 
 
@@ -97,6 +124,15 @@ def decode(body: bytes) -> Message:
                 return Stop()
             case "done":
                 return ItemDone(int(data["index"]), tuple(data["events"]), bool(data.get("late")))
+            case "interrupted":
+                returncode = data.get("returncode")
+                return Interrupted(
+                    int(data["index"]),
+                    tuple(data["events"]),
+                    str(data["kind"]),
+                    str(data["message"]),
+                    None if returncode is None else int(returncode),
+                )
             case "error":
                 return WorkerError(str(data["text"]))
     except (ValueError, KeyError, TypeError) as exc:

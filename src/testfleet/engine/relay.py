@@ -69,6 +69,12 @@ class HookRelay:
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
+    def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
+        """Raise in the controller what the test raised in its worker."""
+        if kind == "exit":
+            raise pytest.exit.Exception(message, returncode)
+        raise KeyboardInterrupt
+
     def should_stop(self) -> bool:
         """Whether ``-x``/``--maxfail`` (or a plugin) asked the session to stop."""
         return bool(self._session.shouldfail or self._session.shouldstop)

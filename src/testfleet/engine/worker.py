@@ -22,10 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import pytest
+
 from testfleet.engine.messages import (
     Event,
     Finish,
     FrameReader,
+    Interrupted,
     ItemDone,
     RunItems,
     Stop,
@@ -37,7 +40,6 @@ from testfleet.engine.messages import (
 from testfleet.engine.threads import limit_threads
 
 if TYPE_CHECKING:
-    import pytest
     from pluggy import HookImpl
 
 #: The hooks whose calls a worker records and sends instead of running them.
@@ -225,7 +227,11 @@ class WorkerLoop:
             index = self._queue.popleft()
             nextitem = self._items[self._queue[0]] if self._queue else None
             item = self._items[index]
-            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            try:
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            except (KeyboardInterrupt, pytest.exit.Exception) as exc:
+                self._interrupted(index, exc)
+                return
             if os.getpid() != self._pid:
                 # A test forked and its child came back here (it raised out of
                 # the test instead of exiting): it is not a worker.
@@ -236,14 +242,32 @@ class WorkerLoop:
             self._teardown_after(last)
 
     def _teardown_after(self, index: int) -> None:
-        """Tear down what the last item kept for a successor that will not run."""
-        from _pytest.runner import call_and_report
+        """Tear down what the last item kept for a successor that will not run.
 
+        Its teardown phase is over (plugins have cleaned up after it), so only
+        the fixtures are torn down here; an error is reported against it, late,
+        as pytest would have reported it in that teardown.
+        """
         item = self._items[index]
-        report = call_and_report(item, "teardown", log=True, nextitem=None)
-        events = self.recorder.take()
-        if not report.passed:
-            self._outbox.send(ItemDone(index, events, late=True))
+        call = pytest.CallInfo.from_call(
+            lambda: self._session._setupstate.teardown_exact(None), when="teardown"
+        )
+        if call.excinfo is None:
+            return
+        report = item.ihook.pytest_runtest_makereport(item=item, call=call)
+        item.ihook.pytest_runtest_logreport(report=report)
+        self._outbox.send(ItemDone(index, self.recorder.take(), late=True))
+
+    def _interrupted(self, index: int, exc: BaseException) -> None:
+        """A test ended the run (pytest.exit, KeyboardInterrupt): tell the controller."""
+        # Tear down as pytest does at the end of an interrupted session.
+        with contextlib.suppress(Exception):
+            self._session._setupstate.teardown_exact(None)
+        if isinstance(exc, pytest.exit.Exception):
+            message = Interrupted(index, self.recorder.take(), "exit", exc.msg, exc.returncode)
+        else:
+            message = Interrupted(index, self.recorder.take(), "keyboard", "KeyboardInterrupt")
+        self._outbox.send(message)
 
     def _check_stop(self) -> None:
         self._absorb(self._inbox.poll())
