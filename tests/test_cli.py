@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -53,3 +54,89 @@ def test_no_command_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = run_cli(pytester)
     assert result.ret == 2
     result.stderr.fnmatch_lines(["usage: testfleet*"])
+
+
+CATEGORIZED = {
+    "test_pages_unit": "def test_a():\n    pass\ndef test_b():\n    pass\n",
+    "test_db_integration": "def test_c():\n    pass\n",
+    "test_misc": "def test_d():\n    pass\n",
+}
+
+
+def test_discover_lists_categories_with_counts(pytester: pytest.Pytester) -> None:
+    """``testfleet discover --json`` counts the tests of each category without running them."""
+    pytester.makepyfile(**CATEGORIZED)
+    result = run_cli(pytester, "discover", "--json")
+    assert result.ret == 0
+    data = json.loads(result.stdout.str())
+    counts = {row["name"]: row["tests"] for row in data["categories"]}
+    assert counts == {"unit": 2, "integration": 1, "functional": 0, "other": 1}
+    assert data["total"]["tests"] == 4
+    assert not (pytester.path / ".testfleet").exists()
+
+
+def test_discover_table(pytester: pytest.Pytester) -> None:
+    """The table names each category with its priority, test count and patterns."""
+    pytester.makepyfile(**CATEGORIZED)
+    result = run_cli(pytester, "discover")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "category*priority*parallel*tests*estimate*patterns/markers",
+            "unit*1*yes*2*test_*_unit.py",
+            "total*4*",
+        ]
+    )
+
+
+def test_discover_reports_collection_errors_like_pytest(pytester: pytest.Pytester) -> None:
+    """A module that does not import: pytest's error output and its exit code 2."""
+    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
+    result = run_cli(pytester, "discover")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["*No module named 'no_such_module_anywhere'*"])
+
+
+def test_plan_predicts_from_the_recorded_run(pytester: pytest.Pytester) -> None:
+    """After a recorded run, ``plan`` prints a prediction per worker count and a verdict."""
+    pytester.makepyfile(
+        test_slow="import time\n"
+        + "".join(f"def test_{n}():\n    time.sleep(0.1)\n" for n in range(8))
+    )
+    recorded = pytester.runpytest_subprocess("--workers", "2", "-p", "no:cacheprovider")
+    assert recorded.ret == 0
+    result = run_cli(pytester, "plan", "--workers", "1,2,4")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "workers*predicted*lower bound*",
+            "*1*0.8s*",
+            "*2*0.4s*",
+            "*4*0.2s*",
+            "8 tests; run phase predicted from recorded durations.",
+        ]
+    )
+
+
+@pytest.mark.parametrize("counts", ["0,2", "two", ","])
+def test_plan_rejects_bad_worker_counts(pytester: pytest.Pytester, counts: str) -> None:
+    """Worker counts must be whole numbers of 1 or more (argparse's usage error, exit 2)."""
+    result = run_cli(pytester, "plan", "--workers", counts)
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["*--workers*"])
+
+
+def test_history_merge(pytester: pytest.Pytester) -> None:
+    """``history merge`` joins the histories of two shards into one file."""
+    pytester.makepyfile(test_a="def test_x():\n    pass\ndef test_y():\n    pass\n")
+    for shard in ("1", "2"):
+        done = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--shard", f"{shard}/2", "--history", f"shard{shard}.db"
+        )
+        assert done.ret == 0
+    result = run_cli(pytester, "history", "merge", "shard1.db", "shard2.db", "-o", "all.db")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["merged 2 runs from 2 histories into all.db"])
+    missing = run_cli(pytester, "history", "merge", "nope.db", "-o", "all.db")
+    assert missing.ret == 1
+    missing.stderr.fnmatch_lines(["*nope.db does not exist*"])

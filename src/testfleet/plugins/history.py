@@ -59,6 +59,7 @@ class HistoryPlugin:
         self._run_id: int | None = None
         self._started = 0.0
         self._tests: dict[str, _Phases] = {}
+        self._interrupted = False
 
     # -- reading ---------------------------------------------------------------
 
@@ -113,6 +114,10 @@ class HistoryPlugin:
         elif decided is not None:
             phases.outcome = decided
 
+    def pytest_keyboard_interrupt(self) -> None:
+        # Ctrl-C, or a test calling pytest.exit() (whatever exit code it chose).
+        self._interrupted = True
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from testfleet.history import HistoryError
@@ -132,7 +137,7 @@ class HistoryPlugin:
             )
             for nodeid, phases in self._tests.items()
         ]
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        interrupted = self._interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         try:
             self._store.finish_run(
                 self._run_id,
