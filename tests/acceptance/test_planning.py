@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
-
 from conftest import Run
 
 #: Each test appends "start <node id> <time>" and "end <node id> <time>" lines.
@@ -56,7 +56,7 @@ def test_a_non_parallel_category_never_overlaps_itself(pytester: pytest.Pytester
     result.assert_outcomes(passed=16)
     spans = sorted(v for k, v in intervals(pytester.path).items() if k.startswith("test_db_"))
     assert len(spans) == 8
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start, "two tests of the non-parallel category overlapped"
     workers = {w for _, w, nodeid, _ in timeline(pytester.path) if nodeid.startswith("test_db_")}
     assert len(workers) == 1
