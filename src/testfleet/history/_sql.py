@@ -141,6 +141,17 @@ INSERT_RUN = f"INSERT INTO {RUNS} ({RUN_COLUMNS}) VALUES ({'?, ' * 7}?)"
 _INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {RESULT_COLUMNS}) VALUES ({'?, ' * 8}?)"
 # Newest first: by start, and by id among runs that started at the same time.
 _NEWEST = "r.started DESC, r.run_id DESC"
+# Reads look back over the newest runs only, so their cost does not grow with
+# the history: a test not run in that window counts as new.
+_WINDOW = (
+    f"SELECT w.run_id FROM {RUNS} w WHERE w.status <> 'crashed' "
+    "ORDER BY w.started DESC, w.run_id DESC LIMIT ?"
+)
+
+
+def window_runs(last: int) -> int:
+    """How many of the newest runs a look back of ``last`` runs per test reads."""
+    return max(4 * last, 20)
 
 
 def run_row(run: RunRecord) -> tuple[object, ...]:
@@ -314,14 +325,14 @@ class SQLStore:
                     PARTITION BY res.nodeid ORDER BY {_NEWEST}
                 ) AS recency
                 FROM {RESULTS} res JOIN {RUNS} r ON r.run_id = res.run_id
-                WHERE r.status <> 'crashed'
+                WHERE r.status <> 'crashed' AND r.run_id IN ({_WINDOW})
             ) ranked
             WHERE recency <= ?
             ORDER BY nodeid, recency, seq
         """
         recent: dict[str, list[tuple[int, TestResult]]] = {}
         with self._transaction("read recent results") as tx:
-            for row in tx.query(sql, (last,)):
+            for row in tx.query(sql, (window_runs(last), last)):
                 result = result_from_row(row[1:])
                 recent.setdefault(result.nodeid, []).append((row[0], result))
         return recent
@@ -334,12 +345,13 @@ class SQLStore:
                     PARTITION BY res.nodeid ORDER BY {_NEWEST}, res.seq DESC
                 ) AS recency
                 FROM {RESULTS} res JOIN {RUNS} r ON r.run_id = res.run_id
-                WHERE r.status <> 'crashed'
+                WHERE r.status <> 'crashed' AND r.run_id IN ({_WINDOW})
             ) ranked
             WHERE recency = 1
         """
         with self._transaction("read the last outcomes") as tx:
-            return {nodeid: cast(Outcome, outcome) for nodeid, outcome in tx.query(sql)}
+            rows = tx.query(sql, (window_runs(1),))
+            return {nodeid: cast(Outcome, outcome) for nodeid, outcome in rows}
 
     def __enter__(self: _Self) -> _Self:
         return self
