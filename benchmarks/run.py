@@ -81,14 +81,26 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     )
 
 
-def warm_up(suite_dirs: Mapping[str, Path], env: Mapping[str, str], logs: Path) -> list[str]:
+def warm_up(
+    suite_dirs: Mapping[str, Path],
+    env: Mapping[str, str],
+    logs: Path,
+    *,
+    testfleet_workers: int | None = None,
+) -> list[str]:
     """Collect each suite once, untimed, and check pytest sees the expected test count.
 
     Collection writes the assertion-rewritten bytecode (unless PYTHONDONTWRITEBYTECODE),
-    so the first timed tool does not pay a cold cache that the others skip.
+    so the first timed tool does not pay a cold cache that the others skip.  With
+    ``testfleet_workers``, testfleet also runs each suite once, untimed, so that every
+    timed testfleet run plans from a recorded history, as it does in daily use.
     """
     problems: list[str] = []
     for name, suite_dir in suite_dirs.items():
+        if testfleet_workers is not None:
+            cmd = benchlib.pytest_command(benchlib.tool_args("testfleet", testfleet_workers))
+            log = logs / f"warmup-history-{name}.log"
+            benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=600)
         log = logs / f"warmup-{name}.log"
         cmd = benchlib.pytest_command(["--collect-only"])
         benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=600)
@@ -438,7 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd = benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers))
         print(f"{tool:9}: {benchlib.display_command(cmd)}")
     print(f"suites in {suite_root}; logs in {run_dir}", flush=True)
-    setup_problems = warm_up(suite_dirs, env, run_dir)
+    warm_workers = cfg.workers if "testfleet" in cfg.tools else None
+    setup_problems = warm_up(suite_dirs, env, run_dir, testfleet_workers=warm_workers)
     for problem in setup_problems:
         print(f"  setup PROBLEM: {problem}")
     records = run_all(cfg, suite_dirs, env, run_dir)
