@@ -113,10 +113,19 @@ def test_a_test_ending_the_run_marks_it_interrupted(pytester: pytest.Pytester, r
     assert rows(db, "SELECT status, exit_code FROM testfleet_runs") == [("interrupted", 3)]
 
 
+try:
+    # Imported here, not in a test: pytester removes the modules a test imported,
+    # and a second import of psycopg would raise errors of classes it cannot catch.
+    import psycopg
+except ImportError:  # pragma: no cover - the test extra installs it
+    psycopg = None
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database on the local server, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg", reason="pip install 'testfleet[postgres]'")
+    if psycopg is None:
+        pytest.skip("psycopg is not installed: pip install 'testfleet[postgres]'")
     admin = "postgresql://postgres@127.0.0.1:5432/postgres"
     try:
         conn = psycopg.connect(admin, autocommit=True, connect_timeout=5)
@@ -133,8 +142,7 @@ def postgres_url() -> Iterator[str]:
 
 def test_history_in_postgresql(pytester: pytest.Pytester, run: Run, postgres_url: str) -> None:
     """--history postgresql://... records the run in that database, and the next run reads it."""
-    import psycopg
-
+    assert psycopg is not None
     pytester.makepyfile(test_a="def test_x():\n    pass\ndef test_y():\n    assert 0\n")
 
     first = run("--workers", "2", "--history", postgres_url)
