@@ -47,8 +47,11 @@ def median(values: Iterable[float]) -> float:
 
 def _usable(result: TestResult) -> bool:
     """Whether a result's durations are real ones: finite and not negative."""
-    phases = (result.setup, result.call, result.teardown)
-    return all(math.isfinite(p) and p >= 0 for p in phases) and math.isfinite(result.duration)
+    # A sum is finite only if every phase is (inf - inf is nan): one check, not three.
+    return (
+        math.isfinite(result.setup + result.call + result.teardown)
+        and min(result.setup, result.call, result.teardown) >= 0
+    )
 
 
 class _Ran(NamedTuple):
@@ -58,7 +61,8 @@ class _Ran(NamedTuple):
     nodeid: str
     #: Its position in the node id's history.
     position: int
-    result: TestResult
+    worker: str | None
+    setup: float
 
 
 def _group_setup(
@@ -78,22 +82,25 @@ def _group_setup(
             if result.start is None or not math.isfinite(result.start):
                 unordered.add((run_id, group))
                 continue
-            runs.setdefault((run_id, group), []).append(_Ran(result.start, nodeid, index, result))
+            runs.setdefault((run_id, group), []).append(
+                _Ran(result.start, nodeid, index, result.worker, result.setup)
+            )
     samples: dict[str, list[float]] = {}
     paid: dict[tuple[str, int], float] = {}
     for key, members in runs.items():
         if key in unordered:
             continue  # without every start, the first test is unknown
-        firsts: dict[str | None, _Ran] = {}
-        for ran in sorted(members, key=lambda m: (m.start, m.nodeid, m.position)):
-            firsts.setdefault(ran.result.worker, ran)
+        members.sort()  # by start, then node id and position: a total order
+        firsts: dict[str | None, int] = {}
+        for at, ran in enumerate(members):
+            firsts.setdefault(ran.worker, at)
         paying = set(firsts.values())
-        others = [m.result.setup for m in members if m not in paying]
+        others = [m.setup for at, m in enumerate(members) if at not in paying]
         if not others:
             continue  # nothing to compare with: a group of one pays its own setup
         baseline = median(others)
-        for ran in firsts.values():
-            sample = max(0.0, ran.result.setup - baseline)
+        for ran in (members[at] for at in firsts.values()):
+            sample = max(0.0, ran.setup - baseline)
             samples.setdefault(key[1], []).append(sample)
             paid[(ran.nodeid, ran.position)] = sample
     return samples, paid

@@ -80,6 +80,8 @@ class WorkQueue:
         self._reserved: dict[str, deque[int]] = {}
         self._weights = weights
         self._lanes = frozenset(lanes)
+        #: The weight of the units not reserved yet, kept as they come and go.
+        self._queued_weight = sum(self._weight(g.items) for g in self._groups)
 
     @property
     def unsent(self) -> int:
@@ -117,6 +119,7 @@ class WorkQueue:
     def clear(self) -> None:
         """Drop all unsent work: the run is stopping."""
         self._groups.clear()
+        self._queued_weight = 0.0
         for reservation in self._reserved.values():
             reservation.clear()
 
@@ -150,12 +153,14 @@ class WorkQueue:
         head = self._groups.popleft()
         group = head.items
         if head.piece or group[0] in self._lanes:  # a fair share already, or a lane
+            self._queued_weight -= self._weight(group)
             return group
         # At the tail a whole unit would leave the other workers idle: split
         # it into fair shares of the work left, one for each worker.
-        unsent = sum(self._weight(g.items) for g in self._groups)
-        unsent += sum(self._weight(r) for r in self._reserved.values())
-        fair = (unsent + self._weight(group)) / max(1, len(self._reserved))
+        group_weight = self._weight(group)
+        self._queued_weight -= group_weight
+        unsent = self._queued_weight + sum(self._weight(r) for r in self._reserved.values())
+        fair = (unsent + group_weight) / max(1, len(self._reserved))
         pieces: list[list[int]] = [[]]
         filled = 0.0
         for item in group:
@@ -167,6 +172,7 @@ class WorkQueue:
             filled += weight
         for piece in reversed(pieces[1:]):
             self._groups.appendleft(_Group(piece, piece=True))
+            self._queued_weight += self._weight(piece)
         return pieces[0]
 
     def _steal(self, thief: str) -> list[int]:

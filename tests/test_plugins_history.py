@@ -1,0 +1,86 @@
+"""Unit tests of the history plugin's pure helpers: outcomes and the git commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from testfleet.plugins.history import _read_head, outcome_of
+
+
+def report(when: str, outcome: str, **extra: object) -> pytest.TestReport:
+    rep = pytest.TestReport("t.py::x", ("t.py", 0, "x"), {}, outcome, None, when)  # type: ignore[arg-type]
+    for name, value in extra.items():
+        setattr(rep, name, value)
+    return rep
+
+
+@pytest.mark.parametrize(
+    ("when", "outcome", "extra", "expected"),
+    [
+        ("setup", "passed", {}, None),
+        ("setup", "failed", {}, "error"),
+        ("setup", "skipped", {}, "skipped"),
+        ("setup", "skipped", {"wasxfail": ""}, "xfailed"),
+        ("call", "passed", {}, "passed"),
+        ("call", "failed", {}, "failed"),
+        ("call", "skipped", {"wasxfail": "why"}, "xfailed"),
+        ("call", "passed", {"wasxfail": "why"}, "xpassed"),
+        ("teardown", "passed", {}, None),
+        ("teardown", "failed", {}, "error"),
+    ],
+)
+def test_outcome_of(
+    when: str, outcome: str, extra: dict[str, object], expected: str | None
+) -> None:
+    """Each report decides the outcome pytest's summary would count, or none."""
+    assert outcome_of(report(when, outcome, **extra)) == expected
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_head_on_a_branch_with_a_loose_ref(tmp_path: Path) -> None:
+    """HEAD naming a branch resolves through the branch's ref file."""
+    git = tmp_path / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "refs" / "heads" / "main").write_text(COMMIT + "\n")
+    assert _read_head(git) == COMMIT
+
+
+def test_head_on_a_packed_ref(tmp_path: Path) -> None:
+    """A branch that git packed is found in packed-refs."""
+    git = tmp_path / ".git"
+    git.mkdir()
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "packed-refs").write_text(
+        f"# pack-refs\n{'f' * 40} refs/heads/other\n{COMMIT} refs/heads/main\n"
+    )
+    assert _read_head(git) == COMMIT
+
+
+def test_detached_head_and_unborn_branch(tmp_path: Path) -> None:
+    """A detached HEAD is the commit; a branch with no commit yet has none."""
+    git = tmp_path / ".git"
+    git.mkdir()
+    (git / "HEAD").write_text(COMMIT + "\n")
+    assert _read_head(git) == COMMIT
+    (git / "HEAD").write_text("ref: refs/heads/new\n")
+    assert _read_head(git) is None
+
+
+def test_worktree_gitdir_file(tmp_path: Path) -> None:
+    """A .git file (worktree) points to the real git directory and its common dir."""
+    main = tmp_path / "repo" / ".git"
+    (main / "refs" / "heads").mkdir(parents=True)
+    (main / "refs" / "heads" / "feature").write_text(COMMIT)
+    worktree = main / "worktrees" / "wt"
+    worktree.mkdir(parents=True)
+    (worktree / "HEAD").write_text("ref: refs/heads/feature\n")
+    (worktree / "commondir").write_text("../..\n")
+    checkout = tmp_path / "wt"
+    checkout.mkdir()
+    (checkout / ".git").write_text(f"gitdir: {worktree}\n")
+    assert _read_head(checkout / ".git") == COMMIT
