@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from testfleet.plugins.history import _read_head, outcome_of
+from testfleet.model import TestResult
+from testfleet.plugins.history import _read_head, last_outcomes, outcome_of
 
 
 def report(when: str, outcome: str, **extra: object) -> pytest.TestReport:
@@ -84,3 +85,16 @@ def test_worktree_gitdir_file(tmp_path: Path) -> None:
     checkout.mkdir()
     (checkout / ".git").write_text(f"gitdir: {worktree}\n")
     assert _read_head(checkout / ".git") == COMMIT
+
+
+def test_last_outcomes_from_recent_results() -> None:
+    """The newest run's outcome counts; within it, the last result (a rerun) wins."""
+    recent = {
+        "a": [
+            (9, TestResult("a", "failed")),
+            (9, TestResult("a", "passed")),
+            (3, TestResult("a", "failed")),
+        ],
+        "b": [(7, TestResult("b", "error")), (3, TestResult("b", "passed"))],
+    }
+    assert last_outcomes(recent) == {"a": "passed", "b": "error"}

@@ -315,26 +315,32 @@ class SQLStore:
     def recent_results(self, last: int = 5) -> dict[str, list[tuple[int, TestResult]]]:
         """Each node id's ``(run_id, result)`` in the ``last`` newest runs that ran it.
 
-        Newest first; runs still marked ``"crashed"`` are left out.
-        """
-        # DENSE_RANK counts runs, not rows: a node id that ran twice in one
-        # run still looks back ``last`` runs.
-        sql = f"""
-            SELECT run_id, {RESULT_COLUMNS} FROM (
-                SELECT res.*, DENSE_RANK() OVER (
-                    PARTITION BY res.nodeid ORDER BY {_NEWEST}
-                ) AS recency
-                FROM {RESULTS} res JOIN {RUNS} r ON r.run_id = res.run_id
-                WHERE r.status <> 'crashed' AND r.run_id IN ({_WINDOW})
-            ) ranked
-            WHERE recency <= ?
-            ORDER BY nodeid, recency, seq
+        Newest first; runs still marked ``"crashed"`` are left out.  Runs are
+        read newest first, each by its primary key (no sort, no window
+        function), and reading stops at the first run, past the ``last``
+        newest, that adds nothing: a suite run whole every time costs
+        ``last + 1`` runs of rows, however long the history.
         """
         recent: dict[str, list[tuple[int, TestResult]]] = {}
+        runs_of: dict[str, int] = {}  # how many runs each node id has results from
         with self._transaction("read recent results") as tx:
-            for row in tx.query(sql, (window_runs(last), last)):
-                result = result_from_row(row[1:])
-                recent.setdefault(result.nodeid, []).append((row[0], result))
+            run_ids = [row[0] for row in tx.query(_WINDOW, (window_runs(last),))]
+            for position, run_id in enumerate(run_ids):
+                rows = tx.query(
+                    f"SELECT {RESULT_COLUMNS} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
+                    (run_id,),
+                )
+                # A node id may have several results in one run; they all count
+                # as that one run.
+                in_this_run: dict[str, list[tuple[int, TestResult]]] = {}
+                for row in rows:
+                    if runs_of.get(row[0], 0) < last:
+                        in_this_run.setdefault(row[0], []).append((run_id, result_from_row(row)))
+                for nodeid, results in in_this_run.items():
+                    recent.setdefault(nodeid, []).extend(results)
+                    runs_of[nodeid] = runs_of.get(nodeid, 0) + 1
+                if not in_this_run and position >= last:
+                    break
         return recent
 
     def last_outcomes(self) -> dict[str, Outcome]:

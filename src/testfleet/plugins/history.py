@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +49,21 @@ def outcome_of(report: pytest.TestReport) -> Outcome | None:
     return report.outcome
 
 
+def last_outcomes(recent: Mapping[str, Sequence[tuple[int, TestResult]]]) -> dict[str, Outcome]:
+    """Each node id's outcome in its newest run, from what ``recent_results`` read.
+
+    The same answer as the store's ``last_outcomes``, without reading again.
+    """
+    outcomes: dict[str, Outcome] = {}
+    for nodeid, results in recent.items():
+        newest = results[0][0]
+        for run_id, result in results:
+            if run_id != newest:
+                break
+            outcomes[nodeid] = result.outcome
+    return outcomes
+
+
 class HistoryPlugin:
     """Writes the run to the history store at its end; answers estimates from it."""
 
@@ -70,7 +85,8 @@ class HistoryPlugin:
         store = self._open()
         if store is not None:
             try:
-                return estimate(groups, store.recent_results(), store.last_outcomes())
+                recent = store.recent_results()
+                return estimate(groups, recent, last_outcomes(recent))
             except HistoryError as exc:
                 self._disable(exc)
         return estimate(groups, {}, {})

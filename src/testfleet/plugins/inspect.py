@@ -54,6 +54,7 @@ class InspectPlugin:
 
     def _estimates(self, rootdir: Path, infos: list[ItemInfo]) -> Estimates:
         from testfleet.history import HistoryError, estimate, open_store
+        from testfleet.plugins.history import last_outcomes
 
         groups = {info.nodeid: info.group for info in infos}
         default = rootdir / ".testfleet" / "history.db"
@@ -61,9 +62,9 @@ class InspectPlugin:
             return estimate(groups, {}, {})  # nothing recorded; do not create a store
         try:
             with open_store(self._history, rootdir) as store:
-                recent, last = store.recent_results(), store.last_outcomes()
+                recent = store.recent_results()
         except HistoryError as exc:
             self.result.history_problem = str(exc)
             return estimate(groups, {}, {})
         self.result.has_history = bool(recent)
-        return estimate(groups, recent, last)
+        return estimate(groups, recent, last_outcomes(recent))
