@@ -267,3 +267,18 @@ def test_estimates_do_not_depend_on_mapping_order(
 
     expected: Estimates = estimate(groups, history, last)
     assert estimate(shuffled(groups), shuffled(history), shuffled(last)) == expected
+
+
+def test_extend_fills_new_tests_like_estimate() -> None:
+    """Extending estimates of known tests to a collected suite gives what estimate would."""
+    from testfleet.history.estimates import extend
+
+    history = {
+        "m.py::a": [(1, TestResult("m.py::a", "passed", 0.0, 1.0, 0.0))],
+        "m.py::b": [(1, TestResult("m.py::b", "failed", 0.0, 3.0, 0.0))],
+        "n.py::c": [(1, TestResult("n.py::c", "passed", 0.0, 5.0, 0.0))],
+    }
+    outcomes = {"m.py::a": "passed", "m.py::b": "failed", "n.py::c": "passed"}
+    collected = {"m.py::a": "m.py", "m.py::b": "m.py", "m.py::new": "m.py", "o.py::d": "o.py"}
+    known = estimate({n: n.partition("::")[0] for n in history}, history, outcomes)
+    assert extend(known, collected) == estimate(collected, history, outcomes)

@@ -119,19 +119,22 @@ def pytest_configure(config: pytest.Config) -> None:
     history: str | None = config.getoption("testfleet_history")
     shard: str | None = config.getoption("testfleet_shard")
     if workers is not None or history is not None or shard is not None:
-        _register_history(config, history)
+        # A run that will plan (workers, or a shard split by --history) reads
+        # the history's estimates while pytest collects.
+        plans = (workers is not None and workers > 1) or (shard is not None and history is not None)
+        _register_history(config, history, prefetch=plans)
     if shard is not None:
         _register_shard(config, shard)
     if workers is not None and workers > 1:
         _register_fleet(config)
 
 
-def _register_history(config: pytest.Config, spec: str | None) -> None:
+def _register_history(config: pytest.Config, spec: str | None, *, prefetch: bool) -> None:
     if config.getoption("testfleet_no_history"):
         return
     from testfleet.plugins.history import HISTORY_PLUGIN, HistoryPlugin
 
-    plugin = HistoryPlugin(config, spec)
+    plugin = HistoryPlugin(config, spec, prefetch=prefetch)
     config.stash[HISTORY_PLUGIN] = plugin
     config.pluginmanager.register(plugin, "testfleet-history")
 

@@ -177,3 +177,34 @@ def estimate(
         new=frozenset(groups.keys() - known.keys()),
         failed_last=frozenset(n for n in groups if last_outcomes.get(n) in _FAILING),
     )
+
+
+def extend(known: Estimates, groups: Mapping[str, str], *, default: float = 0.1) -> Estimates:
+    """Estimates for the node ids of ``groups`` from estimates made for others.
+
+    ``known`` holds the tests the history knows (estimated with their own
+    groups); a test of ``groups`` it lacks is new and takes, as in
+    :func:`estimate`, the median of its group's known tests, else of all known
+    tests, else ``default``.
+    """
+    by_group: dict[str, list[float]] = {}
+    for nodeid, group in groups.items():
+        if nodeid in known.per_test:
+            by_group.setdefault(group, []).append(known.per_test[nodeid])
+    # "The suite" is the collected tests the history knows, as in estimate().
+    collected_known = [known.per_test[n] for n in groups if n in known.per_test]
+    everything = median(collected_known) if collected_known else max(MIN_ESTIMATE, default)
+    per_test = {
+        nodeid: known.per_test[nodeid]
+        if nodeid in known.per_test
+        else median(by_group[group])
+        if group in by_group
+        else everything
+        for nodeid, group in groups.items()
+    }
+    return Estimates(
+        per_test=per_test,
+        group_cost={group: known.group_cost.get(group, 0.0) for group in set(groups.values())},
+        new=frozenset(groups.keys() - known.per_test.keys()),
+        failed_last=frozenset(n for n in groups if n in known.failed_last),
+    )

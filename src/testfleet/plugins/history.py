@@ -8,12 +8,14 @@ goes on without history.
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -49,6 +51,83 @@ def outcome_of(report: pytest.TestReport) -> Outcome | None:
     return report.outcome
 
 
+class _Prefetch:
+    """Reads the history's estimates in a forked child while pytest collects.
+
+    Collection keeps one core busy and leaves the other idle; reading and
+    estimating a large history takes a noticeable part of a second.  Done in a
+    child process started before collection (when the controller has no
+    threads, so forking is safe), it costs the run nothing.  The child sends
+    the estimates of every test the history knows as JSON; the controller
+    extends them to the collected tests.
+    """
+
+    def __init__(self, spec: str | None, rootdir: Path) -> None:
+        self._fd, write = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the reader: never returns
+            os.close(self._fd)
+            _prefetch_main(spec, rootdir, write)
+        os.close(write)
+
+    def result(self) -> Estimates | str:
+        """The estimates of the known tests, or the reason there are none."""
+        from testfleet.history.estimates import Estimates
+
+        chunks = []
+        while chunk := os.read(self._fd, 1 << 16):
+            chunks.append(chunk)
+        self._close()
+        try:
+            data = json.loads(b"".join(chunks))
+        except ValueError:
+            return "testfleet history could not be read (the reader process failed)"
+        if "error" in data:
+            return str(data["error"])
+        return Estimates(
+            per_test=dict(data["per_test"]),
+            group_cost=dict(data["group_cost"]),
+            new=frozenset(),
+            failed_last=frozenset(data["failed_last"]),
+        )
+
+    def abandon(self) -> None:
+        """Stop waiting for the reader: it ends on the closed pipe."""
+        self._close()
+
+    def _close(self) -> None:
+        os.close(self._fd)
+        os.waitpid(self._pid, 0)
+
+
+def _prefetch_main(spec: str | None, rootdir: Path, write: int) -> NoReturn:
+    """The reader process: estimate every known test, send JSON, exit."""
+    try:
+        from testfleet.history import HistoryError, estimate, open_store
+
+        payload: dict[str, object]
+        if spec is None and not (rootdir / ".testfleet" / "history.db").exists():
+            payload = {"per_test": {}, "group_cost": {}, "failed_last": []}  # nothing yet
+        else:
+            try:
+                with open_store(spec, rootdir) as store:
+                    recent = store.recent_results()
+                groups = {nodeid: nodeid.partition("::")[0] for nodeid in recent}
+                known = estimate(groups, recent, last_outcomes(recent))
+                payload = {
+                    "per_test": known.per_test,
+                    "group_cost": known.group_cost,
+                    "failed_last": sorted(known.failed_last),
+                }
+            except HistoryError as exc:
+                payload = {"error": str(exc)}
+        data = memoryview(json.dumps(payload).encode())
+        while data:
+            data = data[os.write(write, data) :]
+    finally:
+        os._exit(0)
+
+
 def last_outcomes(recent: Mapping[str, Sequence[tuple[int, TestResult]]]) -> dict[str, Outcome]:
     """Each node id's outcome in its newest run, from what ``recent_results`` read.
 
@@ -67,9 +146,12 @@ def last_outcomes(recent: Mapping[str, Sequence[tuple[int, TestResult]]]) -> dic
 class HistoryPlugin:
     """Writes the run to the history store at its end; answers estimates from it."""
 
-    def __init__(self, config: pytest.Config, spec: str | None) -> None:
+    def __init__(self, config: pytest.Config, spec: str | None, *, prefetch: bool = False) -> None:
         self._config = config
         self._spec = spec
+        #: Read the estimates while pytest collects (a run that will plan).
+        self._want_prefetch = prefetch
+        self._prefetch: _Prefetch | None = None
         self._store: HistoryStore | None = None
         self._run_id: int | None = None
         self._started = 0.0
@@ -78,10 +160,22 @@ class HistoryPlugin:
 
     # -- reading ---------------------------------------------------------------
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self._want_prefetch and self._spec != "":
+            self._prefetch = _Prefetch(self._spec, self._config.rootpath)
+
     def estimates(self, groups: Mapping[str, str]) -> Estimates:
         """Estimates for the node ids in ``groups`` from this store's recent runs."""
         from testfleet.history import HistoryError, estimate
+        from testfleet.history.estimates import extend
 
+        if self._prefetch is not None:
+            prefetch, self._prefetch = self._prefetch, None
+            known = prefetch.result()
+            if isinstance(known, str):
+                self._disable(HistoryError(known))
+                return estimate(groups, {}, {})
+            return extend(known, groups)
         store = self._open()
         if store is not None:
             try:
@@ -166,6 +260,9 @@ class HistoryPlugin:
             self._disable(exc)
 
     def pytest_unconfigure(self) -> None:
+        if self._prefetch is not None:  # a run that never planned (--collect-only, say)
+            self._prefetch.abandon()
+            self._prefetch = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -184,6 +281,8 @@ class HistoryPlugin:
 
     def _disable(self, error: Exception) -> None:
         """One warning line; the run goes on without history."""
+        if self._spec == "":
+            return  # said once already
         if self._store is not None:
             self._store.close()
         self._store = None
