@@ -8,8 +8,10 @@ goes on without history.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -92,7 +94,9 @@ class _Prefetch:
         )
 
     def abandon(self) -> None:
-        """Stop waiting for the reader: it ends on the closed pipe."""
+        """End the reader now: the run will not plan (it only reads, so this is safe)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
         self._close()
 
     def _close(self) -> None:
