@@ -166,3 +166,13 @@ def test_a_lane_is_never_split_nor_stolen() -> None:
     assert queue.take("gw1", 10) == [6]
     assert queue.take("gw1", 10) == []
     assert queue.take("gw0", 10) == [1, 2, 3, 4, 5]
+
+
+def test_a_batch_does_not_run_on_into_a_large_unit() -> None:
+    """Small modules fill a batch, but a long unit waits for a worker of its own."""
+    weights = {0: 0.1, 1: 4.0, 2: 0.1, 3: 0.1}
+    queue = WorkQueue([[0], [1], [2], [3]], weights=weights)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 3) == [0]
+    assert queue.take("gw1", 3) == [1, 2, 3]

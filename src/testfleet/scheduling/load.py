@@ -82,6 +82,8 @@ class WorkQueue:
         self._lanes = frozenset(lanes)
         #: The weight of the units not reserved yet, kept as they come and go.
         self._queued_weight = sum(self._weight(g.items) for g in self._groups)
+        items = sum(len(g.items) for g in self._groups)
+        self._mean_weight = self._queued_weight / items if items else 1.0
 
     @property
     def unsent(self) -> int:
@@ -134,13 +136,21 @@ class WorkQueue:
         batch: list[int] = []
         while len(batch) < count:
             if not reservation:
-                if batch and self.in_tail:
+                if batch and (self.in_tail or not self._fits(count - len(batch))):
                     break
                 reservation.extend(self._reserve() or ([] if batch else self._steal(worker)))
                 if not reservation:
                     break
             batch.append(reservation.popleft())
         return batch
+
+    def _fits(self, room: int) -> bool:
+        """Whether the next unit is no more work than ``room`` items of mean weight.
+
+        A batch runs on into the next unit only then: it fills a batch with
+        small modules, but never takes a large unit meant for another worker.
+        """
+        return self._weight(self._groups[0].items) <= room * self._mean_weight
 
     def _weight(self, items: Iterable[int]) -> float:
         if self._weights is None:
