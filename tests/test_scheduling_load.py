@@ -176,3 +176,14 @@ def test_a_batch_does_not_run_on_into_a_large_unit() -> None:
     queue.add_worker("gw1")
     assert queue.take("gw0", 3) == [0]
     assert queue.take("gw1", 3) == [1, 2, 3]
+
+
+def test_the_successor_of_a_lone_long_test_comes_from_the_smallest_unit() -> None:
+    """A worker holding one long test gets the plan's last (smallest) unit to follow it."""
+    weights = {0: 3.0, 1: 3.0} | dict.fromkeys(range(2, 8), 0.1)
+    queue = WorkQueue([[i] for i in range(8)], weights=weights)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 3) == [0]
+    assert queue.take_successor("gw0") == [7]
+    assert queue.take("gw1", 3) == [1]

@@ -263,7 +263,9 @@ class Controller:
         batch = self._queue.take(worker.name, target - len(worker.sent))
         # A worker holding fewer than two items waits for us (it needs the
         # next item to run one), so make sure it has two if work is left.
-        while len(worker.sent) + len(batch) < 2 and (more := self._queue.take(worker.name, 1)):
+        while len(worker.sent) + len(batch) < 2 and (
+            more := self._queue.take_successor(worker.name)
+        ):
             batch += more
         worker.sent.extend(batch)
         # Nothing left that it could be given: no more work will come to this

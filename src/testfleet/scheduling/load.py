@@ -144,6 +144,27 @@ class WorkQueue:
             batch.append(reservation.popleft())
         return batch
 
+    def take_successor(self, worker: str) -> list[int]:
+        """One item to follow what ``worker`` holds, when it holds a single item.
+
+        pytest must know the next item before it runs one, but a worker given
+        one long unit must not get the next long unit just to know its
+        successor: the successor comes from its own reservation, else from the
+        *last* unit of the plan, the smallest.
+        """
+        reservation = self._reserved[worker]
+        if not reservation:
+            for position in range(len(self._groups) - 1, -1, -1):
+                group = self._groups[position]
+                if group.items[0] not in self._lanes:
+                    del self._groups[position]
+                    self._queued_weight -= self._weight(group.items)
+                    reservation.extend(group.items)
+                    break
+            else:
+                return self.take(worker, 1)
+        return [reservation.popleft()] if reservation else []
+
     def _fits(self, room: int) -> bool:
         """Whether the next unit is no more work than ``room`` items of mean weight.
 
