@@ -186,4 +186,4 @@ def test_the_successor_of_a_lone_long_test_comes_from_the_smallest_unit() -> Non
     queue.add_worker("gw1")
     assert queue.take("gw0", 3) == [0]
     assert queue.take_successor("gw0") == [7]
-    assert queue.take("gw1", 3) == [1]
+    assert queue.take("gw1", 3) == [1, 2, 3]  # small units fill its batch
