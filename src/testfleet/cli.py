@@ -178,7 +178,13 @@ def plan(
         )
         for w in counts
     ]
-    print(format_plan(predictions, tests=len(items), estimated=found.has_history))
+    from testfleet.engine.threads import available_cpus
+
+    print(
+        format_plan(
+            predictions, tests=len(items), estimated=found.has_history, cpus=available_cpus()
+        )
+    )
     if found.history_problem:
         print(f"{found.history_problem} (planned without history)", file=sys.stderr)
     return 0

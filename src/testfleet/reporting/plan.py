@@ -30,7 +30,9 @@ def stops_paying(predictions: Sequence[Prediction]) -> Prediction | None:
     return None
 
 
-def format_plan(predictions: Sequence[Prediction], *, tests: int, estimated: bool) -> str:
+def format_plan(
+    predictions: Sequence[Prediction], *, tests: int, estimated: bool, cpus: int | None = None
+) -> str:
     """The table, with the verdict on where more workers stop paying."""
     ordered = sorted(predictions, key=lambda p: p.workers)
     base = ordered[0].predicted if ordered else 0.0
@@ -62,5 +64,10 @@ def format_plan(predictions: Sequence[Prediction], *, tests: int, estimated: boo
     elif ordered:
         lines.append(
             f"Every step up to {ordered[-1].workers} workers still saves {WORTHWHILE:.0%} or more."
+        )
+    if cpus is not None and ordered and ordered[-1].workers > cpus:
+        lines.append(
+            f"This process may use {cpus} CPUs: past {cpus} workers the prediction holds "
+            "only for tests that wait (I/O, sleep), not for tests that compute."
         )
     return "\n".join(lines)
