@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from testfleet.engine.messages import (
@@ -75,7 +75,6 @@ class _Worker:
     killed_because: str | None = None
     #: Text of an internal error the worker reported before it died.
     error: str | None = None
-    done: int = field(default=0)
 
 
 class Controller:
@@ -153,7 +152,6 @@ class Controller:
                 self._elapsed += now - worker.started
                 self._completed += 1
                 worker.started = now
-                worker.done += 1
                 self._sink.item_done(index, events, name)
                 if self._sink.should_stop():
                     self.stop()
