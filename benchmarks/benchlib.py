@@ -427,6 +427,40 @@ class RunRecord:
         """Whether this run's timing may enter the statistics."""
         return not self.problems
 
+    @classmethod
+    def measured(
+        cls,
+        *,
+        rep: int,
+        suite: str,
+        tool: str,
+        position: int,
+        cmd: Sequence[str],
+        log: Path,
+        measure: Measurement,
+        counts: dict[str, int] | None,
+        problems: list[str],
+    ) -> RunRecord:
+        """The record of one timed run of ``cmd``, as ``run_measured`` measured it."""
+        return cls(
+            rep=rep,
+            suite=suite,
+            tool=tool,
+            position=position,
+            command=display_command(cmd),
+            log=relpath(log),
+            wall=measure.wall,
+            cpu=measure.cpu,
+            user=measure.user,
+            sys=measure.sys,
+            maxrss_kib=measure.maxrss_kib,
+            returncode=measure.returncode,
+            timed_out=measure.timed_out,
+            strays=measure.strays,
+            counts=counts,
+            problems=problems,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """Plain dict for ``json.dump``."""
         return asdict(self)

@@ -243,21 +243,14 @@ def run_tool(cfg: Config, rep: int, tool: str, position: int, env: Mapping[str, 
     problems = benchlib.basic_problems(measure, counts, text)
     if measure.returncode == 1 and counts and not measure.timed_out:
         problems = []  # some tests failed: judged by the comparison with serial, not here
-    record = benchlib.RunRecord(
+    record = benchlib.RunRecord.measured(
         rep=rep,
         suite=cfg.package,
         tool=tool,
         position=position,
-        command=benchlib.display_command(cmd),
-        log=benchlib.relpath(log),
-        wall=measure.wall,
-        cpu=measure.cpu,
-        user=measure.user,
-        sys=measure.sys,
-        maxrss_kib=measure.maxrss_kib,
-        returncode=measure.returncode,
-        timed_out=measure.timed_out,
-        strays=measure.strays,
+        cmd=cmd,
+        log=log,
+        measure=measure,
         counts=counts,
         problems=problems,
     )

@@ -128,21 +128,14 @@ def run_one(
     measure = benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=cfg.timeout)
     text = log.read_text(encoding="utf-8", errors="replace")
     counts = benchlib.parse_summary(text)
-    return RunRecord(
+    return RunRecord.measured(
         rep=rep,
         suite=suite,
         tool=tool,
         position=position,
-        command=benchlib.display_command(cmd),
-        log=benchlib.relpath(log),
-        wall=measure.wall,
-        cpu=measure.cpu,
-        user=measure.user,
-        sys=measure.sys,
-        maxrss_kib=measure.maxrss_kib,
-        returncode=measure.returncode,
-        timed_out=measure.timed_out,
-        strays=measure.strays,
+        cmd=cmd,
+        log=log,
+        measure=measure,
         counts=counts,
         problems=benchlib.basic_problems(measure, counts, text),
     )
