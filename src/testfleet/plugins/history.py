@@ -107,29 +107,39 @@ class _Prefetch:
 def _prefetch_main(spec: str | None, rootdir: Path, write: int) -> NoReturn:
     """The reader process: estimate every known test, send JSON, exit."""
     try:
-        from testfleet.history import HistoryError, estimate, open_store
+        from testfleet.history import HistoryError, estimate
 
         payload: dict[str, object]
-        if spec is None and not (rootdir / ".testfleet" / "history.db").exists():
-            payload = {"per_test": {}, "group_cost": {}, "failed_last": []}  # nothing yet
-        else:
-            try:
-                with open_store(spec, rootdir) as store:
-                    recent = store.recent_results()
-                groups = {nodeid: nodeid.partition("::")[0] for nodeid in recent}
-                known = estimate(groups, recent, last_outcomes(recent))
-                payload = {
-                    "per_test": known.per_test,
-                    "group_cost": known.group_cost,
-                    "failed_last": sorted(known.failed_last),
-                }
-            except HistoryError as exc:
-                payload = {"error": str(exc)}
+        try:
+            recent = read_recent(spec, rootdir)
+            groups = {nodeid: nodeid.partition("::")[0] for nodeid in recent}
+            known = estimate(groups, recent, last_outcomes(recent))
+            payload = {
+                "per_test": known.per_test,
+                "group_cost": known.group_cost,
+                "failed_last": sorted(known.failed_last),
+            }
+        except HistoryError as exc:
+            payload = {"error": str(exc)}
         data = memoryview(json.dumps(payload).encode())
         while data:
             data = data[os.write(write, data) :]
     finally:
         os._exit(0)
+
+
+def read_recent(spec: str | None, rootdir: Path) -> dict[str, list[tuple[int, TestResult]]]:
+    """The store's recent results, for reading only: raises ``HistoryError``.
+
+    With no ``--history`` and no default store yet, there is nothing to read,
+    and no store is created just to find that out.
+    """
+    from testfleet.history import open_store
+
+    if spec is None and not (rootdir / ".testfleet" / "history.db").exists():
+        return {}
+    with open_store(spec, rootdir) as store:
+        return store.recent_results()
 
 
 def last_outcomes(recent: Mapping[str, Sequence[tuple[int, TestResult]]]) -> dict[str, Outcome]:

@@ -53,16 +53,12 @@ class InspectPlugin:
         self.result.estimates = self._estimates(config.rootpath, infos)
 
     def _estimates(self, rootdir: Path, infos: list[ItemInfo]) -> Estimates:
-        from testfleet.history import HistoryError, estimate, open_store
-        from testfleet.plugins.history import last_outcomes
+        from testfleet.history import HistoryError, estimate
+        from testfleet.plugins.history import last_outcomes, read_recent
 
         groups = {info.nodeid: info.group for info in infos}
-        default = rootdir / ".testfleet" / "history.db"
-        if self._history is None and not default.exists():
-            return estimate(groups, {}, {})  # nothing recorded; do not create a store
         try:
-            with open_store(self._history, rootdir) as store:
-                recent = store.recent_results()
+            recent = read_recent(self._history, rootdir)
         except HistoryError as exc:
             self.result.history_problem = str(exc)
             return estimate(groups, {}, {})
