@@ -20,6 +20,7 @@ from testfleet.engine.messages import (
     Stop,
     ToWorker,
     WorkerError,
+    WorkerFinished,
 )
 from testfleet.model import WorkerExit
 from testfleet.scheduling import WorkQueue
@@ -52,14 +53,22 @@ class FakeSink:
 
     done: list[int] = field(default_factory=list)
     lost: dict[int, str] = field(default_factory=dict)
+    lost_after: dict[int, float] = field(default_factory=dict)
+    finished: dict[str, dict[str, object]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stop_after_failures: int | None = None
 
     def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
         self.done.append(index)
 
-    def item_lost(self, index: int, reason: str, worker: str) -> None:
+    def item_lost(self, index: int, reason: str, worker: str, duration: float) -> None:
         self.lost[index] = reason
+        self.lost_after[index] = duration
+
+    def worker_finished(
+        self, worker: str, output: dict[str, object], events: Sequence[Event]
+    ) -> None:
+        self.finished[worker] = output
 
     def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
         raise RuntimeError(f"{kind}: {message} ({returncode})")
@@ -190,6 +199,38 @@ def test_stop_reaches_every_worker_and_drops_unsent_work() -> None:
     assert not run.sink.lost
 
 
+def test_a_crash_during_a_stop_is_reported() -> None:
+    """A worker that dies under its last test while the run stops (-x) loses that test, loudly."""
+    run = make_run([list(range(20)), list(range(20, 40))], workers=2)
+    run.sink.stop_after_failures = 1
+    run.finish("gw0")
+    running = run.fleet.queues["gw1"][0]
+    run.clock.now += 1.5
+    run.controller.on_exit("gw1", WorkerExit(signal=11))
+    assert run.sink.lost == {
+        running: f"worker gw1 crashed while running test_{running} (signal 11, SIGSEGV)"
+    }
+    assert run.sink.lost_after[running] == pytest.approx(1.51)
+    run.controller.on_exit("gw0", WorkerExit(code=0))
+    assert run.controller.done
+
+
+def test_a_lost_test_is_reported_with_the_time_it_ran() -> None:
+    """A test killed by --test-timeout is recorded as taking the time it ran, not zero."""
+    run = make_run([list(range(4))], workers=1, test_timeout=2.0)
+    run.clock.now = 2.5
+    run.controller.on_tick()
+    run.controller.on_exit("gw0", WorkerExit(signal=9))
+    assert run.sink.lost_after == {0: 2.5}
+
+
+def test_worker_output_reaches_the_sink() -> None:
+    """What a worker reports as it finishes its session (its workeroutput) is handed on."""
+    run = make_run([list(range(4))], workers=1)
+    run.controller.on_message("gw0", WorkerFinished({"cov": "gw0"}))
+    assert run.sink.finished == {"gw0": {"cov": "gw0"}}
+
+
 def test_out_of_order_report_is_a_protocol_error() -> None:
     """A worker reporting an item it was not running is a bug, not silently accepted."""
     run = make_run([list(range(4))], workers=1)
@@ -251,6 +292,10 @@ def test_no_worker_is_left_waiting_and_nothing_is_lost(
             run.controller.on_exit(worker, WorkerExit(signal=9))
         elif run.fleet.queues[worker]:
             run.finish(worker)
+            # It runs the next item now: with the one after it in hand, and
+            # one more for the time our answer takes, it never waits for us.
+            told_to_end = Finish() in run.fleet.inbox[worker]
+            assert len(run.fleet.queues[worker]) >= 3 or told_to_end, run.fleet.queues
         else:
             run.controller.on_exit(worker, WorkerExit(code=0))
     assert run.controller.done

@@ -18,6 +18,7 @@ from testfleet.engine.messages import (
     RunItems,
     Stop,
     WorkerError,
+    WorkerFinished,
     decode,
     encode,
 )
@@ -31,6 +32,8 @@ MESSAGES: list[Message] = [
     Interrupted(2, (["start"],), "exit", "leaving", 3),
     Interrupted(2, (), "keyboard", "KeyboardInterrupt"),
     WorkerError("boom\ntraceback"),
+    WorkerFinished({"cov_worker_node_id": "gw0", "n": [1, 2]}),
+    WorkerFinished({}, (["warning", {"message": "late"}],)),
 ]
 
 

@@ -24,9 +24,9 @@ def test_batch_target(mean: float | None, expected: int) -> None:
     assert batch_target(mean) == expected
 
 
-@pytest.mark.parametrize(("mean", "expected"), [(None, 2), (10.0, 2), (0.01, 2), (0.0001, 200)])
+@pytest.mark.parametrize(("mean", "expected"), [(None, 3), (10.0, 3), (0.01, 3), (0.0001, 200)])
 def test_batch_target_in_the_tail(mean: float | None, expected: int) -> None:
-    """In the tail a worker holds two items, or a fifth of the horizon of fast ones."""
+    """In the tail a worker holds three items, or a fifth of the horizon of fast ones."""
     assert batch_target(mean, tail=True) == expected
 
 

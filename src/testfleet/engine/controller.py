@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from testfleet.engine.messages import (
     Event,
@@ -25,6 +25,7 @@ from testfleet.engine.messages import (
     ToController,
     ToWorker,
     WorkerError,
+    WorkerFinished,
 )
 from testfleet.model import WorkerExit, worker_name
 from testfleet.scheduling import WorkQueue, batch_target
@@ -49,8 +50,14 @@ class Sink(Protocol):
     def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
         """Item ``index`` ran in ``worker`` and reported ``events``."""
 
-    def item_lost(self, index: int, reason: str, worker: str) -> None:
-        """Item ``index`` did not finish in ``worker``; report it failed because of ``reason``."""
+    def item_lost(self, index: int, reason: str, worker: str, duration: float) -> None:
+        """Item ``index`` did not finish in ``worker``; report it failed because of ``reason``.
+
+        ``duration`` is how long it ran before it was lost.
+        """
+
+    def worker_finished(self, worker: str, output: dict[str, Any], events: Sequence[Event]) -> None:
+        """``worker`` ended its session; ``output`` is its ``config.workeroutput``."""
 
     def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
         """A test ended the run; raise what it raised, in the controller (never returns)."""
@@ -60,6 +67,11 @@ class Sink(Protocol):
 
     def note(self, text: str) -> None:
         """Tell the user something about the run."""
+
+
+#: Items a worker holds after its last report when work is left: the running
+#: item, the next one, and one more for the time our answer takes.
+_IN_HAND = 3
 
 
 @dataclass
@@ -163,6 +175,8 @@ class Controller:
                     worker.stopping = True
                 self._sink.item_done(index, events, name)
                 self._sink.interrupt(kind, text, returncode)
+            case WorkerFinished(output, events):
+                self._sink.worker_finished(name, output, events)
             case WorkerError(text):
                 worker.error = text
 
@@ -170,12 +184,22 @@ class Controller:
         """Worker ``name`` ended: report what it lost and replace it if work is left."""
         worker = self._workers.pop(name)
         unsent = self._queue.remove_worker(name)
-        if worker.stopping or (worker.finishing and not worker.sent and exit.clean):
+        if exit.clean and (worker.stopping or (worker.finishing and not worker.sent)):
+            return
+        if worker.stopping and not worker.sent:
+            # It ended while leaving, between tests: nothing of the run was lost.
+            self._sink.note(
+                worker.error or f"worker {name} exited unexpectedly ({exit.describe()})"
+            )
             return
         if worker.sent:
             lost = worker.sent.popleft()
             reason = worker.killed_because or self._crash_reason(worker, exit, lost)
-            self._sink.item_lost(lost, reason, name)
+            self._sink.item_lost(lost, reason, name, self._clock() - worker.started)
+            if worker.stopping:
+                # A crash or timeout during a stop is reported like any other;
+                # the items behind it were never going to run.
+                return
         else:
             self._sink.note(
                 worker.error or f"worker {name} exited unexpectedly ({exit.describe()})"
@@ -246,8 +270,11 @@ class Controller:
     def _top_up(self, worker: _Worker) -> None:
         if worker.finishing or worker.stopping:
             return
-        # Top up by half a batch at a time: fewer, larger messages.
-        if len(worker.sent) > self._target() // 2:
+        # Every worker needs the item it runs, the next one (pytest's
+        # nextitem) and one more in hand, so that the top-up arrives while it
+        # runs the next and it never waits for us.  Above that, top up by half
+        # a batch at a time: fewer, larger messages.
+        if len(worker.sent) > max(_IN_HAND, self._target() // 2):
             return
         batch = self._fill(worker)
         if batch:
@@ -259,9 +286,9 @@ class Controller:
         """Take work for ``worker`` up to a batch; decide whether it is its last."""
         target = self._target()
         batch = self._queue.take(worker.name, target - len(worker.sent))
-        # A worker holding fewer than two items waits for us (it needs the
-        # next item to run one), so make sure it has two if work is left.
-        while len(worker.sent) + len(batch) < 2 and (
+        # A batch can come up short (a unit is not split to fill it): make
+        # sure the worker holds what it needs not to wait, if work is left.
+        while len(worker.sent) + len(batch) < _IN_HAND and (
             more := self._queue.take_successor(worker.name)
         ):
             batch += more

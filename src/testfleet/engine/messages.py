@@ -68,6 +68,19 @@ class Interrupted:
 
 
 @dataclass(frozen=True)
+class WorkerFinished:
+    """Worker to controller: the worker ended its pytest session and is about to exit.
+
+    ``output`` is the worker's ``config.workeroutput`` (what pytest-xdist hands
+    to ``pytest_testnodedown``); ``events`` are the warnings recorded while the
+    session finished, for the controller's summary.
+    """
+
+    output: dict[str, Any]
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
 class WorkerError:
     """Worker to controller: testfleet itself failed inside the worker."""
 
@@ -75,7 +88,7 @@ class WorkerError:
 
 
 ToWorker: TypeAlias = RunItems | Finish | Stop
-ToController: TypeAlias = ItemDone | Interrupted | WorkerError
+ToController: TypeAlias = ItemDone | Interrupted | WorkerFinished | WorkerError
 Message: TypeAlias = ToWorker | ToController
 
 
@@ -103,6 +116,8 @@ def encode(message: Message) -> bytes:
                 "message": text,
                 "returncode": returncode,
             }
+        case WorkerFinished(output, events):
+            data = {"type": "finished", "output": output, "events": list(events)}
         case WorkerError(text):
             data = {"type": "error", "text": text}
     # A value JSON cannot carry (a record_property object, say) travels as its
@@ -133,6 +148,11 @@ def decode(body: bytes) -> Message:
                     str(data["message"]),
                     None if returncode is None else int(returncode),
                 )
+            case "finished":
+                output = data["output"]
+                if not isinstance(output, dict):
+                    raise TypeError(f"workeroutput must be an object, got {type(output).__name__}")
+                return WorkerFinished(output, tuple(data.get("events", ())))
             case "error":
                 return WorkerError(str(data["text"]))
     except (ValueError, KeyError, TypeError) as exc:

@@ -5,6 +5,13 @@ first one or a replacement) at any moment, which is only safe in a process that
 has started no threads.  Each worker has two pipes: control messages in,
 results out.  Writes to a worker never block the loop: they wait in a buffer
 until the pipe takes them.
+
+Each worker leads a process group of its own, so that a signal reaches what
+its tests started too (a server a fixture runs), and the terminal's Ctrl-C
+reaches the controller alone, which then stops the workers.  SIGTERM and
+SIGHUP (what a CI runner sends when a job is cancelled) stop a run as Ctrl-C
+does.  A second one while the workers are being stopped kills them at once;
+they are reaped whatever happens.
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ import os
 import selectors
 import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import NoReturn
 
 from testfleet.engine.controller import Controller
@@ -35,6 +44,63 @@ _REAP_INTERVAL = 0.2
 _COALESCE = 0.002
 #: How long workers get to tear down after Ctrl-C before they are killed.
 _INTERRUPT_GRACE = 5.0
+#: Signals that stop a run.  They are held back across a fork, so that the
+#: child never handles one with the controller's handlers and stack.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: The exit code of a child that went wrong before it became a worker.
+_EARLY_EXIT = 70
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """The controller was sent SIGTERM or SIGHUP: the run stops as on Ctrl-C."""
+
+
+def other_threads() -> list[str]:
+    """Names of the threads running beside this one.
+
+    ``fork`` copies only the calling thread: a lock another thread held stays
+    locked forever in the child, so no worker may be forked while one runs.
+    """
+    if "threading" not in sys.modules:
+        return []
+    current = threading.current_thread()
+    return [t.name for t in threading.enumerate() if t is not current and t.is_alive()]
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"{signal.Signals(signum).name} received")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold the stop signals back for the duration (delivered when released)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _become_worker(parent: int) -> None:
+    """In a fresh child, with the stop signals held: take the handlers of a worker.
+
+    SIGINT, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` in a worker, which
+    tears its fixtures down and ends its session.  On Linux the worker is sent
+    SIGTERM when the controller dies, so it never outlives it by more than
+    its teardown.
+    """
+    os.setpgid(0, 0)
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, signal.default_int_handler)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the controller died before that took effect
+        os._exit(_EARLY_EXIT)
 
 
 @dataclass
@@ -69,19 +135,30 @@ class ForkedFleet:
         # Objects that exist now are shared with the child copy-on-write; a
         # collection in the child would touch (and so copy) all of them.
         gc.freeze()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns when a process with threads forks.  testfleet
-            # starts none; a thread the suite started at collection is the
-            # suite's, and the worker never touches it.
+        parent = os.getpid()
+        with _signals_held(), warnings.catch_warnings():
+            # Python 3.12+ warns when it counts more than one thread of the
+            # OS.  Python threads were refused before the first fork
+            # (other_threads); what it counts then are the pools of native
+            # libraries (BLAS, OpenMP), which prepare for fork themselves.
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
-        if pid == 0:  # the worker
-            os.close(to_worker_w)
-            os.close(from_worker_r)
-            for other in self._processes.values():
-                os.close(other.inbox)
-                os.close(other.outbox)
-            self._main(worker, initial, to_worker_r, from_worker_w)
+            if pid == 0:  # the worker: it leaves through os._exit, never returns
+                try:
+                    _become_worker(parent)
+                    os.close(to_worker_w)
+                    os.close(from_worker_r)
+                    for other in self._processes.values():
+                        os.close(other.inbox)
+                        os.close(other.outbox)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+                    self._main(worker, initial, to_worker_r, from_worker_w)
+                finally:
+                    os._exit(_EARLY_EXIT)
+            # Both sides set the group: whichever runs first, a kill that
+            # follows reaches the whole group.
+            with contextlib.suppress(OSError):
+                os.setpgid(pid, pid)
         gc.unfreeze()
         os.close(to_worker_r)
         os.close(from_worker_w)
@@ -97,9 +174,8 @@ class ForkedFleet:
         self._flush(worker, process)
 
     def kill(self, worker: str) -> None:
-        """Send SIGKILL to ``worker``."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._processes[worker].pid, signal.SIGKILL)
+        """Send SIGKILL to ``worker`` and every process its tests started."""
+        _signal_group(self._processes[worker].pid, signal.SIGKILL)
 
     # -- the loop --------------------------------------------------------------
 
@@ -110,6 +186,10 @@ class ForkedFleet:
         moment to tear down, killed if they do not, and reaped; then the
         exception goes on to pytest, which reports it as in a serial run.
         """
+        previous = {
+            signum: signal.signal(signum, _raise_terminated)
+            for signum in (signal.SIGTERM, signal.SIGHUP)
+        }
         try:
             controller.start()
             last_reap = clock()
@@ -137,6 +217,8 @@ class ForkedFleet:
             self._shutdown()
             raise
         finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             self._selector.close()
 
     def _deliver(self, controller: Controller) -> None:
@@ -214,21 +296,47 @@ class ForkedFleet:
                 os.close(fd)
 
     def _shutdown(self) -> None:
-        """Interrupt every worker, wait a little for teardown, then kill and reap."""
-        for process in self._processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGINT)
-        deadline = time.monotonic() + _INTERRUPT_GRACE
-        while self._processes and time.monotonic() < deadline:
-            for worker, process in list(self._processes.items()):
-                pid, _ = os.waitpid(process.pid, os.WNOHANG)
-                if pid:
-                    self._forget(process)
-                    del self._processes[worker]
-            time.sleep(0.01)
-        for process in self._processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-            os.waitpid(process.pid, 0)
-            self._forget(process)
-        self._processes.clear()
+        """Interrupt every worker, wait a little for teardown, then kill and reap.
+
+        Another Ctrl-C, SIGTERM or SIGHUP meanwhile cuts the wait short: the
+        workers are killed at once, and reaped all the same.  Whatever a
+        worker's tests started and left behind is killed with its group.
+        """
+        escalated: list[int] = []
+
+        def escalate(signum: int, frame: FrameType | None) -> None:
+            escalated.append(signum)
+
+        previous = {signum: signal.signal(signum, escalate) for signum in _STOP_SIGNALS}
+        groups = [process.pid for process in self._processes.values()]
+        try:
+            for pid in groups:
+                _signal_group(pid, signal.SIGINT)
+            deadline = time.monotonic() + _INTERRUPT_GRACE
+            while self._processes and not escalated and time.monotonic() < deadline:
+                for worker, process in list(self._processes.items()):
+                    pid, _ = os.waitpid(process.pid, os.WNOHANG)
+                    if pid:
+                        self._forget(process)
+                        del self._processes[worker]
+                time.sleep(0.01)
+        finally:
+            for pid in groups:
+                _signal_group(pid, signal.SIGKILL)
+            for process in self._processes.values():
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(process.pid, 0)
+                self._forget(process)
+            self._processes.clear()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the process group that worker ``pid`` leads.
+
+    The group outlives its leader while anything it started runs, and its
+    number is not given to another process meanwhile.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)

@@ -10,27 +10,53 @@ their work once.
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from testfleet.engine.messages import Event
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from _pytest.terminal import TerminalReporter
+
+
+@dataclass
+class WorkerNode:
+    """A finished worker as ``pytest_testnodedown`` sees it: the parts of
+    pytest-xdist's ``WorkerController`` that plugins read."""
+
+    config: pytest.Config
+    workerinput: dict[str, Any]
+    workeroutput: dict[str, Any]
+    gateway: SimpleNamespace
+    shutting_down: bool = field(default=True)
 
 
 class HookRelay:
     """The controller's :class:`~testfleet.engine.controller.Sink`: a pytest session."""
 
-    def __init__(self, session: pytest.Session, worker_of: dict[str, str]) -> None:
+    def __init__(
+        self,
+        session: pytest.Session,
+        worker_of: dict[str, str],
+        worker_input: Callable[[str], dict[str, Any]],
+    ) -> None:
         self._session = session
+        self._worker_input = worker_input
         self._config = session.config
         self._items = session.items
         #: Which worker ran each node id (the history records it).
         self._worker_of = worker_of
+        #: ``(shouldfail, shouldstop)`` when the session first asked to stop:
+        #: what the run says it stopped for, whatever finished after that.
+        self.stopped_for: tuple[str | bool, str | bool] | None = None
 
     def describe(self, index: int) -> str:
         """The node id of item ``index``, for messages."""
@@ -40,9 +66,16 @@ class HookRelay:
         """Replay the events of item ``index``, which ``worker`` ran."""
         item = self._items[index]
         self._worker_of[item.nodeid] = worker
+        self._replay(item, events)
+
+    def _replay(self, item: pytest.Item | None, events: Sequence[Event]) -> None:
         hook = self._config.hook
-        ihook = item.ihook
         for event in events:
+            if item is None:  # events of no item: only warnings
+                if event[0] == "warning":
+                    hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(event[1]))
+                continue
+            ihook = item.ihook
             match event:
                 case ["start"]:
                     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
@@ -56,15 +89,29 @@ class HookRelay:
                 case ["warning", data]:
                     hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(data))
 
-    def item_lost(self, index: int, reason: str, worker: str) -> None:
-        """Report item ``index`` failed: ``worker`` died or was killed under it."""
+    def item_lost(self, index: int, reason: str, worker: str, duration: float) -> None:
+        """Report item ``index`` failed: ``worker`` died or was killed under it after
+        ``duration`` seconds (the report says so: the history learns what it cost)."""
         item = self._items[index]
         self._worker_of[item.nodeid] = worker
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        keywords = {name: 1 for name in item.keywords}
-        failed = pytest.TestReport(item.nodeid, item.location, keywords, "failed", reason, "call")
-        closed = pytest.TestReport(item.nodeid, item.location, keywords, "passed", None, "teardown")
+        keywords: dict[str, Literal[1]] = dict.fromkeys(item.keywords, 1)
+        stop = time.time()
+        failed = pytest.TestReport(
+            item.nodeid,
+            item.location,
+            keywords,
+            "failed",
+            reason,
+            "call",
+            duration=duration,
+            start=stop - duration,
+            stop=stop,
+        )
+        closed = pytest.TestReport(
+            item.nodeid, item.location, keywords, "passed", None, "teardown", start=stop, stop=stop
+        )
         for report in (failed, closed):
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -75,9 +122,37 @@ class HookRelay:
             raise pytest.exit.Exception(message, returncode)
         raise KeyboardInterrupt
 
+    def worker_finished(self, worker: str, output: dict[str, Any], events: Sequence[Event]) -> None:
+        """``worker`` ended its session: show its late warnings, hand its output on.
+
+        Plugins written for pytest-xdist read a worker's ``config.workeroutput``
+        in ``pytest_testnodedown(node, error)``, a hook that exists when xdist
+        is installed; it is called with a node that looks like xdist's.
+        """
+        self._replay(None, events)
+        hook = getattr(self._config.hook, "pytest_testnodedown", None)
+        if hook is None:
+            return
+        node = WorkerNode(
+            config=self._config,
+            workerinput=self._worker_input(worker),
+            workeroutput=output,
+            gateway=SimpleNamespace(id=worker),
+        )
+        from testfleet.plugins.compat import node_down_excluded
+
+        # Some implement it for xdist's own engines only (pytest-cov).
+        excluded = node_down_excluded(self._config)
+        if excluded:
+            hook = self._config.pluginmanager.subset_hook_caller("pytest_testnodedown", excluded)
+        hook(node=node, error=None)
+
     def should_stop(self) -> bool:
         """Whether ``-x``/``--maxfail`` (or a plugin) asked the session to stop."""
-        return bool(self._session.shouldfail or self._session.shouldstop)
+        session = self._session
+        if self.stopped_for is None and (session.shouldfail or session.shouldstop):
+            self.stopped_for = (session.shouldfail, session.shouldstop)
+        return self.stopped_for is not None
 
     def note(self, text: str) -> None:
         """Write a line for the user, as pytest writes its own notes."""

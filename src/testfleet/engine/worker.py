@@ -11,6 +11,7 @@ the controller re-emits everything, once, in one process.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import select
@@ -35,6 +36,7 @@ from testfleet.engine.messages import (
     ToController,
     ToWorker,
     WorkerError,
+    WorkerFinished,
     encode,
 )
 from testfleet.engine.threads import limit_threads
@@ -62,6 +64,12 @@ class WorkerSetup:
     testrun_uid: str
     #: BLAS/OpenMP threads each worker may use.
     threads: int
+
+
+#: testfleet's own plugins whose work happens in the controller alone (recording
+#: the run, choosing the shard, driving the workers): a worker inherits them
+#: from the fork and must not run their session hooks.
+_CONTROLLER_ONLY = ("testfleet-history", "testfleet-shard", "testfleet-fleet")
 
 
 class ControllerGone(Exception):
@@ -118,7 +126,10 @@ class Recorder:
     def __init__(self, config: pytest.Config, after_report: Callable[[], None]) -> None:
         self._config = config
         self._after_report = after_report
+        self._pid = os.getpid()
         self.events: list[Event] = []
+        #: Failed reports so far: the worker's own exit status says whether any.
+        self.failures = 0
 
     def install(self) -> None:
         """Route the relayed hooks of this process to :meth:`record`.
@@ -147,8 +158,11 @@ class Recorder:
 
     def record(self, name: str, kwargs: dict[str, Any]) -> None:
         """Keep one relayed hook call as an event."""
+        leave_if_forked(self._pid)
         if name == "pytest_runtest_logreport":
             report = kwargs["report"]
+            if report.failed:
+                self.failures += 1
             data = self._config.hook.pytest_report_to_serializable(
                 config=self._config, report=report
             )
@@ -168,6 +182,17 @@ class Recorder:
         """The events recorded since the last call."""
         events, self.events = tuple(self.events), []
         return events
+
+
+def leave_if_forked(pid: int) -> None:
+    """End this process unless it is the worker ``pid``.
+
+    A process that a test forked and that came back into pytest (it raised,
+    or returned, instead of exiting) is not the worker: it must report
+    nothing, tear nothing down and run no other test.
+    """
+    if os.getpid() != pid:
+        os._exit(1)
 
 
 def serialize_warning(
@@ -208,6 +233,8 @@ class WorkerLoop:
         self._finishing = False
         self._stopping = False
         self._pid = os.getpid()
+        #: Whether a test ended the run (``pytest.exit``, ``KeyboardInterrupt``).
+        self.interrupted = False
         self.recorder = Recorder(session.config, after_report=self._check_stop)
 
     def run(self) -> None:
@@ -230,12 +257,10 @@ class WorkerLoop:
             try:
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             except (KeyboardInterrupt, pytest.exit.Exception) as exc:
+                leave_if_forked(self._pid)
                 self._interrupted(index, exc)
                 return
-            if os.getpid() != self._pid:
-                # A test forked and its child came back here (it raised out of
-                # the test instead of exiting): it is not a worker.
-                os._exit(0)
+            leave_if_forked(self._pid)
             self._outbox.send(ItemDone(index, self.recorder.take()))
             last = index if nextitem is not None and not self._session.shouldstop else None
         if last is not None:
@@ -260,6 +285,7 @@ class WorkerLoop:
 
     def _interrupted(self, index: int, exc: BaseException) -> None:
         """A test ended the run (pytest.exit, KeyboardInterrupt): tell the controller."""
+        self.interrupted = True
         # Tear down as pytest does at the end of an interrupted session.
         with contextlib.suppress(Exception):
             self._session._setupstate.teardown_exact(None)
@@ -284,29 +310,41 @@ class WorkerLoop:
                     self._session.shouldstop = "testfleet: the run is stopping"
 
 
-def prepare_process(config: pytest.Config, setup: WorkerSetup) -> None:
-    """Make a freshly forked child a worker of its own.
-
-    What the child inherited from the controller and must not share with its
-    siblings is replaced: the process group (so Ctrl-C reaches the controller,
-    which then stops the workers), standard input, pytest's capture files, the
-    base temporary directory, and the size of BLAS/OpenMP thread pools.
-    """
-    os.setpgid(0, 0)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.environ["PYTEST_XDIST_WORKER"] = setup.name
-    os.environ["PYTEST_XDIST_WORKER_COUNT"] = str(setup.count)
-    os.environ["PYTEST_XDIST_TESTRUNUID"] = setup.testrun_uid
-    # Plugins written for pytest-xdist (pytest-django, for one) look here.
-    config.workerinput = {  # type: ignore[attr-defined]
+def worker_input(setup: WorkerSetup) -> dict[str, Any]:
+    """``config.workerinput`` of a worker, as pytest-xdist gives it to its own."""
+    return {
         "workerid": setup.name,
         "workercount": setup.count,
         "testrunuid": setup.testrun_uid,
         "mainargv": list(sys.argv),
     }
+
+
+def prepare_process(config: pytest.Config, setup: WorkerSetup) -> None:
+    """Make a freshly forked child a worker of its own.
+
+    What the child inherited from the controller and must not share with its
+    siblings is replaced: standard input, the exit handlers (the controller's
+    run in the controller), pytest's capture files, the base temporary
+    directory, the size of BLAS/OpenMP thread pools, and the plugins whose work
+    is the controller's alone.
+    """
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    # Handlers registered in this process from now on are the worker's own:
+    # they run when it ends its session, as they would at the end of a serial run.
+    atexit._clear()
+    os.environ["PYTEST_XDIST_WORKER"] = setup.name
+    os.environ["PYTEST_XDIST_WORKER_COUNT"] = str(setup.count)
+    os.environ["PYTEST_XDIST_TESTRUNUID"] = setup.testrun_uid
+    # Plugins written for pytest-xdist (pytest-django, for one) look here.
+    config.workerinput = worker_input(setup)  # type: ignore[attr-defined]
     config.workeroutput = {}  # type: ignore[attr-defined]
+    for name in _CONTROLLER_ONLY:
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
     _own_capture(config)
     _own_basetemp(config, setup.name)
     limit_threads(setup.threads, os.environ)
@@ -338,32 +376,98 @@ def run_worker(
     inbox_fd: int,
     outbox_fd: int,
 ) -> NoReturn:
-    """The body of a forked worker process; it never returns."""
+    """The body of a forked worker process; it never returns.
+
+    It runs the items it is sent, then ends its pytest session as a serial run
+    does, whatever ended the work (a finish, a stop, Ctrl-C, a lost
+    controller): session hooks, unconfigure, the exit handlers registered in
+    the worker.  Only then does it leave, through ``os._exit``: the rest of the
+    stack it inherited from the fork is the controller's.
+    """
+    from testfleet.plugins import compat
+
+    config = session.config
+    pid = os.getpid()
+    # A process a test forks must not read or write the worker's pipes.
+    os.register_at_fork(after_in_child=lambda: _disown(inbox_fd, outbox_fd))
     outbox = Outbox(outbox_fd)
+    recorder: Recorder | None = None
+    status = pytest.ExitCode.OK
     code = 0
     try:
-        prepare_process(session.config, setup)
+        prepare_process(config, setup)
+        compat.prepare_worker(config)
         loop = WorkerLoop(session, initial, Inbox(inbox_fd), outbox)
-        loop.recorder.install()
+        recorder = loop.recorder
+        recorder.install()
         loop.run()
+        if loop.interrupted:
+            status = pytest.ExitCode.INTERRUPTED
     except ControllerGone:
         code = 1
     except KeyboardInterrupt:
-        # The controller interrupts its workers on Ctrl-C: leave as pytest would,
-        # tearing fixtures down; their errors have nowhere to go any more.
+        # Ctrl-C, SIGTERM or SIGHUP (passed on by the controller, or the
+        # controller died): leave as pytest would, tearing fixtures down.
         with contextlib.suppress(Exception):
             session._setupstate.teardown_exact(None)
-        code = 2
+        code, status = 2, pytest.ExitCode.INTERRUPTED
     except BaseException:
         code = 3
-        with contextlib.suppress(OSError):
-            outbox.send(
-                WorkerError(
-                    f"testfleet internal error in worker {setup.name}:\n" + traceback.format_exc()
-                )
-            )
+        _send_error(outbox, setup.name)
+    leave_if_forked(pid)
+    if status == pytest.ExitCode.OK and recorder is not None and recorder.failures:
+        status = pytest.ExitCode.TESTS_FAILED
+    try:
+        _finish_session(session, recorder, outbox, status, connected=code != 1)
+    except KeyboardInterrupt:
+        code = code or 2
+    except BaseException:
+        code = code or 3
+        _send_error(outbox, setup.name)
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
     os._exit(code)
+
+
+def _finish_session(
+    session: pytest.Session,
+    recorder: Recorder | None,
+    outbox: Outbox,
+    status: pytest.ExitCode,
+    *,
+    connected: bool,
+) -> None:
+    """End the worker's pytest session; send the controller its ``workeroutput``."""
+    from testfleet.plugins import compat
+
+    config = session.config
+    config.hook.pytest_sessionfinish(session=session, exitstatus=status)
+    config._ensure_unconfigure()
+    compat.finish_worker(config)
+    if connected:
+        events = recorder.take() if recorder is not None else ()
+        output = dict(getattr(config, "workeroutput", {}))
+        with contextlib.suppress(OSError):
+            outbox.send(WorkerFinished(output, events))
+    atexit._run_exitfuncs()
+
+
+def _send_error(outbox: Outbox, name: str) -> None:
+    with contextlib.suppress(OSError):
+        text = f"testfleet internal error in worker {name}:\n{traceback.format_exc()}"
+        outbox.send(WorkerError(text))
+
+
+def _disown(*fds: int) -> None:
+    """In a process forked by a test: put ``/dev/null`` where the worker's pipes were.
+
+    Closing them would let the numbers be reused for files the child opens;
+    on ``/dev/null`` a read finds the end and a write goes nowhere.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.dup2(devnull, fd)
+    os.close(devnull)

@@ -16,6 +16,7 @@ from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID, WORKER_OF
 
 if TYPE_CHECKING:
     from testfleet.engine.controller import Controller
+    from testfleet.engine.relay import HookRelay
     from testfleet.scheduling import WorkQueue
 
 
@@ -42,7 +43,11 @@ class FleetPlugin:
         workers = effective_workers(self._config, len(session.items))
         if workers <= 1:
             return None  # pytest's own loop runs the tests in this process
-        controller = self._run(session, workers)
+        controller, relay = self._run(session, workers)
+        if relay.stopped_for is not None:
+            # What the session said when the run decided to stop (-x: "after 1
+            # failures"), not what tests that finished meanwhile made of it.
+            session.shouldfail, session.shouldstop = relay.stopped_for
         if controller.abort_reason:
             session.shouldstop = controller.abort_reason
         if session.shouldfail:
@@ -51,26 +56,43 @@ class FleetPlugin:
             raise session.Interrupted(session.shouldstop)
         return True
 
-    def _run(self, session: pytest.Session, workers: int) -> Controller:
+    def _run(self, session: pytest.Session, workers: int) -> tuple[Controller, HookRelay]:
         from testfleet.engine.controller import Controller
-        from testfleet.engine.processes import ForkedFleet
+        from testfleet.engine.processes import ForkedFleet, other_threads
         from testfleet.engine.relay import HookRelay
         from testfleet.engine.threads import threads_per_worker
-        from testfleet.engine.worker import WorkerSetup, run_worker
+        from testfleet.engine.worker import WorkerSetup, run_worker, worker_input
+        from testfleet.plugins import compat
 
         config = session.config
+        compat.prepare_controller(config)
+        threads = other_threads()
+        if threads:
+            raise pytest.UsageError(
+                f"--workers: cannot fork workers while other threads run in this process "
+                f"({', '.join(threads)}): a fork copies only the calling thread, and a lock "
+                "another thread held would stay locked in every worker. Start such threads "
+                "in fixtures (then each worker runs its own), or run without --workers."
+            )
         # Create the base temporary directory before forking: every worker
         # makes its own below it, and the controller cleans it up as usual.
         factory = getattr(config, "_tmp_path_factory", None)
         if factory is not None:
             factory.getbasetemp()
         uid = config.stash[TESTRUN_UID]
-        threads = threads_per_worker(workers)
-        relay = HookRelay(session, config.stash.setdefault(WORKER_OF, {}))
+        pool = threads_per_worker(workers)
+
+        def setup_of(name: str) -> WorkerSetup:
+            return WorkerSetup(name=name, count=workers, testrun_uid=uid, threads=pool)
+
+        relay = HookRelay(
+            session,
+            config.stash.setdefault(WORKER_OF, {}),
+            worker_input=lambda name: worker_input(setup_of(name)),
+        )
 
         def main(name: str, initial: Any, inbox: int, outbox: int) -> Any:
-            setup = WorkerSetup(name=name, count=workers, testrun_uid=uid, threads=threads)
-            run_worker(session, setup, initial, inbox, outbox)
+            run_worker(session, setup_of(name), initial, inbox, outbox)
 
         fleet = ForkedFleet(main)
         controller = Controller(
@@ -86,8 +108,10 @@ class FleetPlugin:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and config.get_verbosity() >= 0:
             reporter.write_line(f"testfleet: {workers} workers")
+        for note in compat.startup_notes(config):
+            relay.note(note)
         fleet.run(controller)
-        return controller
+        return controller, relay
 
     def _queue(self, session: pytest.Session, workers: int) -> WorkQueue:
         """The planned work: units by priority, then longest first."""

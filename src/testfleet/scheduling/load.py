@@ -47,11 +47,11 @@ def batch_target(
     items need more: enough to cover ``horizon`` seconds of work, so a busy
     controller can fall behind by that much without a worker going idle.  In
     the ``tail`` of a run what a worker holds can no longer be shared out, so
-    it holds just two items, or a fifth of the horizon of fast ones.
+    it holds just those three items, or a fifth of the horizon of fast ones.
     """
     minimum = 3
     if tail:
-        minimum, horizon = 2, horizon / 5
+        horizon /= 5
     if mean_seconds is None or mean_seconds <= 0:
         return minimum
     return max(minimum, min(cap, math.ceil(horizon / mean_seconds)))
