@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from testfleet import __version__
+from testfleet.plugins.paths import VALUE_OPTIONS, join_values, value_options
 
 
 def run_cli(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -140,3 +141,43 @@ def test_history_merge(pytester: pytest.Pytester) -> None:
     missing = run_cli(pytester, "history", "merge", "nope.db", "-o", "all.db")
     assert missing.ret == 1
     missing.stderr.fnmatch_lines(["*nope.db does not exist*"])
+
+
+class _ParserCatcher:
+    """A plugin that keeps the parser pytest hands to ``pytest_addoption``."""
+
+    parser: pytest.Parser
+
+    def pytest_addoption(self, parser: pytest.Parser) -> None:
+        self.parser = parser
+
+
+def test_the_command_joins_every_plugin_option_that_takes_a_value(
+    pytester: pytest.Pytester,
+) -> None:
+    """The options the command joins to their values are exactly the plugin's valued ones."""
+    catcher = _ParserCatcher()
+    pytester.plugins.append(catcher)
+    pytester.parseconfig()
+
+    declared = value_options(catcher.parser.getgroup("testfleet"))
+
+    assert declared == VALUE_OPTIONS
+    assert "--no-history" not in declared
+
+
+@pytest.mark.parametrize(
+    ("given", "passed"),
+    [
+        (["--history", "/tmp/h.db"], ["--history=/tmp/h.db"]),
+        (["-q", "--shard", "1/2", "-k", "x"], ["-q", "--shard=1/2", "-k", "x"]),
+        (["--history=/tmp/h.db", "--workers", "2"], ["--history=/tmp/h.db", "--workers=2"]),
+        (["--history", "-x"], ["--history", "-x"]),
+        (["--history"], ["--history"]),
+        (["--", "--history", "h.db"], ["--", "--history", "h.db"]),
+        (["--no-history", "tests"], ["--no-history", "tests"]),
+    ],
+)
+def test_join_values(given: list[str], passed: list[str]) -> None:
+    """A valued testfleet option written apart from its value is joined with '=' up to '--'."""
+    assert join_values(given) == passed

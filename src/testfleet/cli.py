@@ -96,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = args.index("--")
         ours, passthrough = args[:split], args[split + 1 :]
     options = build_parser().parse_args(ours)
+    # pytest chooses its rootdir before it knows testfleet's options, so it would
+    # take the value of `--history /tmp/h.db` for a test path: join such values.
+    from testfleet.plugins.paths import join_values
+
+    passthrough = join_values(passthrough)
     if options.command == "run":
         return run(options.paths, passthrough)
     if options.command == "discover":
@@ -109,7 +114,7 @@ def run(paths: Sequence[str], pytest_args: Sequence[str]) -> int:
     """Run pytest in this process, so the workers fork from it after collection."""
     import pytest
 
-    return int(pytest.main(["--workers", "auto", *paths, *pytest_args]))
+    return int(pytest.main(["--workers=auto", *paths, *pytest_args]))
 
 
 def _inspect(

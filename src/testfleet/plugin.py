@@ -110,6 +110,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> None:
+    # The earliest moment testfleet's options are known: before any conftest
+    # is imported under a rootdir that a value like `--history /tmp/h.db` moved.
+    from testfleet.plugins.paths import check_setup
+
+    check_setup(early_config, parser)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[TESTRUN_UID] = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     workers: int | None = config.getoption("testfleet_workers")
