@@ -176,3 +176,73 @@ def test_keyboard_interrupt_in_a_test_ends_the_run(pytester: pytest.Pytester, ru
     result.stdout.fnmatch_lines(["*! KeyboardInterrupt !*"])
     result.stdout.no_fnmatch_line("*crashed while running*")
     assert result.ret == serial.ret
+
+
+SLOW_FAILURES = """
+import time
+
+import pytest
+
+@pytest.mark.parametrize("n", range(3))
+def test_fails_slowly(n):
+    time.sleep(0.5)
+    assert False
+"""
+
+
+def test_exitfirst_names_the_failure_that_stopped_it(pytester: pytest.Pytester, run: Run) -> None:
+    """-x says 'stopping after 1 failures' even when other workers fail while they stop
+    (each may finish the test it had begun, and that result is reported: it ran)."""
+    pytester.makepyfile(test_a=SLOW_FAILURES, test_b=SLOW_FAILURES)
+
+    serial = run("-x")
+    result = run("-x", "--workers", "2", "--no-history")
+
+    serial.stdout.fnmatch_lines(["*! stopping after 1 failures !*"])
+    result.stdout.fnmatch_lines(["*! stopping after 1 failures !*"])
+    assert result.parseoutcomes()["failed"] < 6
+    assert result.ret == serial.ret == pytest.ExitCode.TESTS_FAILED
+
+
+CRASH_WHILE_STOPPING = """
+import os
+import signal
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+def test_{name}():
+    {body}
+
+def test_pass_{name}():
+    pass
+
+def test_pass_again_{name}():
+    pass
+"""
+
+
+def test_a_crash_while_the_run_stops_is_reported(pytester: pytest.Pytester, run: Run) -> None:
+    """A worker that dies under its test while -x stops the run has that test reported
+    as crashed, not dropped."""
+    pytester.makepyfile(
+        test_a=CRASH_WHILE_STOPPING.format(
+            name="fails_once_b_runs",
+            body="while not (HERE / 'b-running').exists(): time.sleep(0.01)\n    assert False",
+        ),
+        test_b=CRASH_WHILE_STOPPING.format(
+            name="crashes",
+            body="(HERE / 'b-running').touch()\n    time.sleep(2)\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)",
+        ),
+    )
+
+    result = run("-x", "--workers", "2", "--no-history")
+
+    result.stdout.fnmatch_lines(
+        ["*worker gw* crashed while running test_b.py::test_crashes (signal 9, SIGKILL)*"]
+    )
+    result.stdout.fnmatch_lines(["*! stopping after 1 failures !*"])
+    assert result.parseoutcomes()["failed"] == 2
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

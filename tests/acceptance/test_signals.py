@@ -1,0 +1,157 @@
+"""The faults a CI runner sees: SIGTERM, SIGHUP, Ctrl-C twice, a controller killed -9.
+
+Every one ends with no process of the run left behind: neither a worker nor
+what its tests started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from test_interrupt import wait_for
+
+#: A fixture starts a helper process that ignores Ctrl-C (a server, a browser)
+#: and never stops it; each test records its pid and sleeps.
+LEAKY_FIXTURE = """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    HERE = Path(__file__).parent
+    IGNORES_SIGINT = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(120)"
+
+    @pytest.fixture(scope="module")
+    def server(worker_id):
+        process = subprocess.Popen([sys.executable, "-c", IGNORES_SIGINT])
+        (HERE / f"child-{process.pid}").touch()
+        yield process
+
+    @pytest.mark.parametrize("n", range(3))
+    def test_sleep(n, server):
+        (HERE / f"pid-{os.getpid()}").touch()
+        time.sleep(60)
+"""
+
+#: Module fixtures whose teardown hangs once started.
+HANGING_TEARDOWN = """
+    import os
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    HERE = Path(__file__).parent
+
+    @pytest.fixture(scope="module")
+    def resource():
+        yield
+        (HERE / f"teardown-{os.getpid()}").touch()
+        time.sleep(120)
+
+    @pytest.mark.parametrize("n", range(3))
+    def test_sleep(n, resource):
+        (HERE / f"pid-{os.getpid()}").touch()
+        time.sleep(60)
+"""
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def pids(directory: Path, prefix: str) -> list[int]:
+    """The pids the suite recorded as files ``<prefix>-<pid>``."""
+    return [int(p.name.removeprefix(f"{prefix}-")) for p in directory.glob(f"{prefix}-*")]
+
+
+@contextlib.contextmanager
+def started_run(pytester: pytest.Pytester, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``pytest --workers 2`` on two modules of the suite, started once both workers sleep.
+
+    Kills, afterwards, every process the run recorded, so a failure leaks none.
+    """
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    command += ["--workers", "2", f"--basetemp={pytester.path / 'basetemp'}", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=pytester.path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: len(pids(pytester.path, "pid")) == 2, 30), "no workers"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        for pid in pids(pytester.path, "pid") + pids(pytester.path, "child"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_termination_stops_the_run_like_ctrl_c(pytester: pytest.Pytester, signum: int) -> None:
+    """SIGTERM or SIGHUP mid-run: exit 2, the summary, the run recorded as interrupted, and
+    no process left, not even one a fixture started and that ignores Ctrl-C."""
+    pytester.makepyfile(test_a=LEAKY_FIXTURE, test_b=LEAKY_FIXTURE)
+    history = pytester.path / "history.db"
+    with started_run(pytester, f"--history={history}") as process:
+        assert wait_for(lambda: len(pids(pytester.path, "child")) == 2, 30)
+        process.send_signal(signum)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+        assert f"{signal.Signals(signum).name} received" in output
+        assert "no tests ran" in output or " in " in output.splitlines()[-1], output
+        leftovers = pids(pytester.path, "pid") + pids(pytester.path, "child")
+        assert wait_for(lambda: not any(map(running, leftovers)), 10), "a process is left"
+    with contextlib.closing(sqlite3.connect(history)) as db:
+        assert db.execute("SELECT status, exit_code FROM testfleet_runs").fetchall() == [
+            ("interrupted", 2)
+        ]
+
+
+def test_second_ctrl_c_kills_at_once_and_reaps(pytester: pytest.Pytester) -> None:
+    """A second Ctrl-C while workers hang in teardown kills them, and every one is reaped."""
+    pytester.makepyfile(test_a=HANGING_TEARDOWN, test_b=HANGING_TEARDOWN)
+    with started_run(pytester) as process:
+        workers = pids(pytester.path, "pid")
+        process.send_signal(signal.SIGINT)
+        assert wait_for(lambda: len(pids(pytester.path, "teardown")) == 2, 30), "no teardown"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+        assert "KeyboardInterrupt" in output
+        assert not any(map(running, workers)), "a worker outlived the controller"
+
+
+def test_workers_go_when_the_controller_is_killed(pytester: pytest.Pytester) -> None:
+    """A controller killed with SIGKILL takes its workers (and what they started) with it."""
+    pytester.makepyfile(test_a=LEAKY_FIXTURE, test_b=LEAKY_FIXTURE)
+    with started_run(pytester) as process:
+        workers = pids(pytester.path, "pid")
+        process.kill()
+        process.communicate(timeout=30)
+        # The tests sleep for a minute: workers that waited for them would still be there.
+        assert wait_for(lambda: not any(map(running, workers)), 10), "a worker is left"
