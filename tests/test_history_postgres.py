@@ -88,7 +88,12 @@ def test_creates_schema_at_the_newest_version(url: str) -> None:
     PostgresStore(url).close()
     assert query(url, "SELECT value FROM testfleet_meta") == [(str(len(MIGRATIONS)),)]
     tables = query(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'testfleet%'")
-    assert {t for (t,) in tables} == {"testfleet_meta", "testfleet_runs", "testfleet_results"}
+    assert {t for (t,) in tables} == {
+        "testfleet_meta",
+        "testfleet_runs",
+        "testfleet_results",
+        "testfleet_splits",
+    }
 
 
 def test_round_trip_and_crash_marking(url: str) -> None:
@@ -168,12 +173,15 @@ def test_migrations_upgrade_roll_back_and_refuse_newer(url: str) -> None:
         run_id = record(store, 1.0, RESULTS, "complete")
     with pytest.raises(HistoryError, match="could not prepare its schema"):
         _BrokenStore(url)
-    assert query(url, "SELECT value FROM testfleet_meta") == [("1",)]
+    newest = len(MIGRATIONS)
+    assert query(url, "SELECT value FROM testfleet_meta") == [(str(newest),)]
     assert query(url, "SELECT to_regclass('testfleet_extra')") == [(None,)]
     with _V2Store(url) as store:
         assert store.results(run_id) == RESULTS
-    assert query(url, "SELECT value FROM testfleet_meta") == [("2",)]
-    with pytest.raises(HistoryError, match=r"schema version 2, newer than this testfleet knows"):
+    assert query(url, "SELECT value FROM testfleet_meta") == [(str(newest + 1),)]
+    with pytest.raises(
+        HistoryError, match=rf"schema version {newest + 1}, newer than this testfleet knows"
+    ):
         PostgresStore(url)
 
 
@@ -191,7 +199,7 @@ def test_unreachable_server_is_named_without_password() -> None:
         PostgresStore("postgresql://ci:s3cr%40t@127.0.0.1:1/history?password=other", timeout=1)
     message = str(info.value)
     assert message.startswith("testfleet history postgresql://ci@127.0.0.1:1/history is not")
-    assert "start the server or fix the URL, or pass --history PATH / --no-history" in message
+    assert "start the server or fix the URL, or pass --history=PATH / --no-history" in message
     assert "s3cr" not in message
     assert "other" not in message
     assert "\n" not in message

@@ -15,7 +15,7 @@ from testfleet.history._sql import Transaction
 from testfleet.history.sqlite import MIGRATIONS
 from testfleet.model.history import RunRecord, TestResult
 
-FIX = "pass --history PATH / --no-history"
+FIX = "pass --history=PATH / --no-history"
 
 
 def make_run(started: float = 1000.0, **changes: Any) -> RunRecord:
@@ -313,16 +313,20 @@ class _V2Store(SQLiteStore):
     migrations = (*MIGRATIONS, _add_flaky_column)
 
 
+NEWEST = len(MIGRATIONS)
+
+
 def test_extra_migration_upgrades_an_existing_history(path: Path) -> None:
-    """A version 1 history opened by code with a version 2 migration is upgraded, data kept."""
+    """A history opened by code with one more migration is upgraded, its data kept."""
     with SQLiteStore(path) as store:
         run_id = record(store, 1.0, make_results())
     with _V2Store(path) as store:
         assert store.results(run_id) == make_results()
-    assert query(path, "SELECT value FROM testfleet_meta") == [("2",)]
+    assert query(path, "SELECT value FROM testfleet_meta") == [(str(NEWEST + 1),)]
     assert query(path, "SELECT DISTINCT flaky FROM testfleet_results") == [(0,)]
     with pytest.raises(
-        HistoryError, match=r"schema version 2, newer than this testfleet knows \(1\)"
+        HistoryError,
+        match=rf"schema version {NEWEST + 1}, newer than this testfleet knows \({NEWEST}\)",
     ):
         SQLiteStore(path)
 
@@ -330,7 +334,7 @@ def test_extra_migration_upgrades_an_existing_history(path: Path) -> None:
 def test_new_history_runs_every_migration(path: Path) -> None:
     """A new file is brought to the newest version through every migration in order."""
     _V2Store(path).close()
-    assert query(path, "SELECT value FROM testfleet_meta") == [("2",)]
+    assert query(path, "SELECT value FROM testfleet_meta") == [(str(NEWEST + 1),)]
     columns = [row[1] for row in query(path, "PRAGMA table_info(testfleet_results)")]
     assert columns[-1] == "flaky"
 
@@ -349,7 +353,7 @@ def test_failed_migration_rolls_back(path: Path) -> None:
     SQLiteStore(path).close()
     with pytest.raises(HistoryError, match="could not prepare its schema"):
         _BrokenStore(path)
-    assert query(path, "SELECT value FROM testfleet_meta") == [("1",)]
+    assert query(path, "SELECT value FROM testfleet_meta") == [(str(NEWEST),)]
     assert query(path, "SELECT name FROM sqlite_master WHERE name = 'testfleet_extra'") == []
 
 

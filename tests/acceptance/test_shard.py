@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from xml.etree import ElementTree
 
 import pytest
 from conftest import Run
+
+from testfleet.history import HistoryStore, open_store
+from testfleet.model import RunRecord, TestResult
 
 
 def selected(result: pytest.RunResult) -> set[str]:
@@ -84,3 +88,67 @@ def test_a_bad_shard_is_a_usage_error(
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--shard*"])
+
+
+# -- one history shared by every shard --------------------------------------
+
+#: CI variables that name a CI run; cleared so that each test chooses its own.
+_RUN_VARIABLES = (
+    "TESTFLEET_SPLIT_ID",
+    "GITHUB_RUN_ID",
+    "CI_PIPELINE_ID",
+    "BUILDKITE_BUILD_ID",
+    "CIRCLE_WORKFLOW_ID",
+    "BUILD_BUILDID",
+    "BUILD_TAG",
+)
+
+
+def weigh(store: HistoryStore, nodeids: set[str]) -> None:
+    """Record one earlier run in which the tests took very different times."""
+    results = [
+        TestResult(nodeid, "passed", call=float(1 + 7 * (int(nodeid[6]) % 3) + int(nodeid[-1])))
+        for nodeid in sorted(nodeids)
+    ]
+    run = RunRecord(1.0, 2.0, 1, "earlier", None, (), 0, "complete")
+    store.import_runs([(run, results)])
+
+
+def ran(pytester: pytest.Pytester, junit: str) -> list[str]:
+    """Node ids of the tests a run's junit XML lists."""
+    root = ElementTree.parse(pytester.path / junit).getroot()
+    return [
+        f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
+        for case in root.iter("testcase")
+    ]
+
+
+def run_shards_one_after_another(
+    pytester: pytest.Pytester, run: Run, history: str, total: int
+) -> list[list[str]]:
+    """Run every shard of one split on ``history``; return what each one ran."""
+    shards = []
+    for k in range(1, total + 1):
+        result = run(f"--shard={k}/{total}", f"--history={history}", f"--junitxml=s{k}.xml")
+        assert result.ret == 0, result.stdout.str()
+        shards.append(ran(pytester, f"s{k}.xml"))
+    return shards
+
+
+def test_shards_on_one_sqlite_file_run_every_test_once(
+    pytester: pytest.Pytester, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shards run one after another on one SQLite file, each recording into it, run each test once."""
+    for name in _RUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "example/suite")
+    monkeypatch.setenv("GITHUB_RUN_ID", "101")
+    everything = make_suite(pytester)
+    with open_store("shared.db", pytester.path) as store:
+        weigh(store, everything)
+
+    shards = run_shards_one_after_another(pytester, run, "shared.db", 3)
+
+    assert sorted(sum(shards, [])) == sorted(everything)
+    with open_store("shared.db", pytester.path) as store:
+        assert [r.status for r in store.runs()] == ["complete"] * 4

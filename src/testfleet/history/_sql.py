@@ -10,8 +10,12 @@ The schema is versioned: ``testfleet_meta`` holds ``schema_version``, and a
 backend's migrations are a tuple of functions where the function at index
 ``i`` takes the schema from version ``i`` to ``i + 1``.  They run in order in
 one transaction, together with the update of the version, so a failed
-migration leaves the store as it was.  Adding version 2 is adding one function
+migration leaves the store as it was.  Adding a version is adding one function
 to each backend's tuple.
+
+Version 2 numbers runs in the order they are recorded (``recorded``, set when a
+run finishes) and keeps the snapshots that shards of one split plan from
+(``testfleet_splits``): see :meth:`SQLStore.snapshot`.
 """
 
 from __future__ import annotations
@@ -23,12 +27,18 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, cast, get_args
 
+from testfleet.history.estimates import newest_outcomes
 from testfleet.history.store import ELSEWHERE, HistoryError
-from testfleet.model.history import Outcome, RunRecord, RunStatus, TestResult
+from testfleet.model.history import Outcome, RunRecord, RunStatus, Snapshot, TestResult
 
 META = "testfleet_meta"
 RUNS = "testfleet_runs"
 RESULTS = "testfleet_results"
+SPLITS = "testfleet_splits"
+
+#: The oldest schema version whose runs and results this code reads as they are
+#: (``history merge`` reads sources it may not migrate).
+OLDEST_READABLE = 1
 
 _Self = TypeVar("_Self", bound="SQLStore")
 
@@ -90,6 +100,20 @@ def create_v1(tx: Transaction, *, run_id: str, real: str) -> None:
     tx.execute(f"CREATE INDEX testfleet_results_nodeid ON {RESULTS} (nodeid, run_id)")
 
 
+def add_splits_v2(tx: Transaction, *, real: str) -> None:
+    """Version 2: the order in which runs were recorded, and the snapshots of splits."""
+    tx.execute(f"ALTER TABLE {RUNS} ADD COLUMN recorded BIGINT")
+    # Runs recorded before the upgrade keep the order in which they began.
+    tx.execute(f"UPDATE {RUNS} SET recorded = run_id WHERE status <> 'crashed'")
+    tx.execute(
+        f"""CREATE TABLE {SPLITS} (
+            split_id TEXT PRIMARY KEY,
+            created {real} NOT NULL,
+            recorded BIGINT NOT NULL
+        )"""
+    )
+
+
 def schema_version(tx: Transaction, where: str, fix: str | None = None) -> int:
     """The version ``testfleet_meta`` records; the caller checked that the table exists.
 
@@ -141,17 +165,42 @@ INSERT_RUN = f"INSERT INTO {RUNS} ({RUN_COLUMNS}) VALUES ({'?, ' * 7}?)"
 _INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {RESULT_COLUMNS}) VALUES ({'?, ' * 8}?)"
 # Newest first: by start, and by id among runs that started at the same time.
 _NEWEST = "r.started DESC, r.run_id DESC"
-# Reads look back over the newest runs only, so their cost does not grow with
-# the history: a test not run in that window counts as new.
-_WINDOW = (
-    f"SELECT w.run_id FROM {RUNS} w WHERE w.status <> 'crashed' "
-    "ORDER BY w.started DESC, w.run_id DESC LIMIT ?"
-)
+_COLUMNS_OF_RES = ", ".join(f"res.{c.strip()}" for c in RESULT_COLUMNS.split(","))
 
 
-def window_runs(last: int) -> int:
-    """How many of the newest runs a look back of ``last`` runs per test reads."""
-    return max(4 * last, 20)
+def recent_sql(*, in_snapshot: bool) -> str:
+    """The read of each test's newest runs; parameters: see :meth:`SQLStore.recent_results`.
+
+    A window per test, walked on the index ``(nodeid, run_id)`` so that its
+    cost follows the number of tests, not the length of the history: ``tests``
+    steps from one node id to the next (one index seek each: a loose index
+    scan, which neither engine does by itself), ``oldest`` finds each test's
+    ``last``-th newest run that counts (a backward index scan of a few
+    entries), and the results are then read from there on.  The plain
+    ``ROW_NUMBER() OVER (PARTITION BY nodeid ...)`` window reads every row of
+    the history: 30 times slower on 900,000 results in both engines.
+    """
+    counts = "r.status <> 'crashed'" + (" AND r.recorded <= ?" if in_snapshot else "")
+    return f"""
+        WITH RECURSIVE tests (nodeid) AS (
+            SELECT MIN(nodeid) FROM {RESULTS}
+            UNION ALL
+            SELECT (SELECT MIN(x.nodeid) FROM {RESULTS} x WHERE x.nodeid > t.nodeid)
+            FROM tests t WHERE t.nodeid IS NOT NULL
+        ), oldest (nodeid, run_id) AS (
+            SELECT t.nodeid, COALESCE((
+                SELECT DISTINCT x.run_id FROM {RESULTS} x JOIN {RUNS} r ON r.run_id = x.run_id
+                WHERE x.nodeid = t.nodeid AND {counts}
+                ORDER BY x.run_id DESC LIMIT 1 OFFSET ?
+            ), 0)
+            FROM tests t WHERE t.nodeid IS NOT NULL
+        )
+        SELECT res.run_id, {_COLUMNS_OF_RES} FROM oldest o
+        JOIN {RESULTS} res ON res.nodeid = o.nodeid AND res.run_id >= o.run_id
+        JOIN {RUNS} r ON r.run_id = res.run_id
+        WHERE {counts}
+        ORDER BY res.nodeid, res.run_id DESC, res.seq
+    """
 
 
 def run_row(run: RunRecord) -> tuple[object, ...]:
@@ -224,9 +273,19 @@ class SQLStore:
         """
         raise NotImplementedError
 
+    #: An SQL expression for the number of the next recorded run.
+    _next_recorded: str
+
     def _insert_run(self, tx: Transaction, row: Sequence[object]) -> int:
         """Insert one row of ``RUN_COLUMNS`` and return its new id."""
         raise NotImplementedError
+
+    def _lock_recorded(self, tx: Transaction) -> None:
+        """Wait for the runs being recorded, and hold off new ones, until ``tx`` ends.
+
+        A write transaction holds off every other writer already (SQLite);
+        a backend whose writers run side by side takes a lock here.
+        """
 
     def _close(self) -> None:
         """Close the connection."""
@@ -269,8 +328,8 @@ class SQLStore:
         """Record the end of a run and all its results in one transaction."""
         with self._transaction("record the results of the run", write=True) as tx:
             changed = tx.execute(
-                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ? "
-                "WHERE run_id = ? AND finished IS NULL",
+                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ?, "
+                f"recorded = {self._next_recorded} WHERE run_id = ? AND finished IS NULL",
                 (finished, exit_code, status, run_id),
             )
             if changed != 1:
@@ -290,6 +349,12 @@ class SQLStore:
             for run, results in runs:
                 run_id = self._insert_run(tx, run_row(run))
                 tx.executemany(_INSERT_RESULT, result_rows(run_id, results))
+                # Recorded now, here: a snapshot taken before does not hold it.
+                tx.execute(
+                    f"UPDATE {RUNS} SET recorded = {self._next_recorded} "
+                    "WHERE run_id = ? AND status <> 'crashed'",
+                    (run_id,),
+                )
                 count += 1
         return count
 
@@ -312,52 +377,55 @@ class SQLStore:
             )
         return [result_from_row(row) for row in rows]
 
-    def recent_results(self, last: int = 5) -> dict[str, list[tuple[int, TestResult]]]:
+    def recent_results(
+        self, last: int = 5, *, snapshot: Snapshot | None = None
+    ) -> dict[str, list[tuple[int, TestResult]]]:
         """Each node id's ``(run_id, result)`` in the ``last`` newest runs that ran it.
 
-        Newest first; runs still marked ``"crashed"`` are left out.  Runs are
-        read newest first, each by its primary key (no sort, no window
-        function), and reading stops at the first run, past the ``last``
-        newest, that adds nothing: a suite run whole every time costs
-        ``last + 1`` runs of rows, however long the history.
+        Newest first (the newest run is the one with the highest id: the one
+        that began last in this store); a run with several results of a node
+        id counts once, its results in the order they were written.  Runs
+        still marked ``"crashed"`` are left out, and with ``snapshot`` so are
+        the runs recorded after it.  However many runs left a test out (a
+        ``-k``, ``--lf`` or one-file run), its own ``last`` runs are read.
         """
+        if last < 1:
+            raise ValueError(f"last must be at least 1, not {last}")
+        params: tuple[object, ...] = (last - 1,)
+        if snapshot is not None:
+            params = (snapshot.upto, last - 1, snapshot.upto)
         recent: dict[str, list[tuple[int, TestResult]]] = {}
-        runs_of: dict[str, int] = {}  # how many runs each node id has results from
         with self._transaction("read recent results") as tx:
-            run_ids = [row[0] for row in tx.query(_WINDOW, (window_runs(last),))]
-            for position, run_id in enumerate(run_ids):
-                rows = tx.query(
-                    f"SELECT {RESULT_COLUMNS} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
-                    (run_id,),
-                )
-                # A node id may have several results in one run; they all count
-                # as that one run.
-                in_this_run: dict[str, list[tuple[int, TestResult]]] = {}
-                for row in rows:
-                    if runs_of.get(row[0], 0) < last:
-                        in_this_run.setdefault(row[0], []).append((run_id, result_from_row(row)))
-                for nodeid, results in in_this_run.items():
-                    recent.setdefault(nodeid, []).extend(results)
-                    runs_of[nodeid] = runs_of.get(nodeid, 0) + 1
-                if not in_this_run and position >= last:
-                    break
+            for row in tx.query(recent_sql(in_snapshot=snapshot is not None), params):
+                recent.setdefault(row[1], []).append((row[0], result_from_row(row[1:])))
         return recent
 
     def last_outcomes(self) -> dict[str, Outcome]:
         """Each node id's outcome in the newest run that ran it and did not crash."""
-        sql = f"""
-            SELECT nodeid, outcome FROM (
-                SELECT res.nodeid, res.outcome, ROW_NUMBER() OVER (
-                    PARTITION BY res.nodeid ORDER BY {_NEWEST}, res.seq DESC
-                ) AS recency
-                FROM {RESULTS} res JOIN {RUNS} r ON r.run_id = res.run_id
-                WHERE r.status <> 'crashed' AND r.run_id IN ({_WINDOW})
-            ) ranked
-            WHERE recency = 1
+        return newest_outcomes(self.recent_results(last=1))
+
+    def snapshot(self, split: str, created: float) -> Snapshot:
+        """The snapshot of ``split``: the one stored, else the history as it is now.
+
+        The first shard of a split to ask stores its snapshot (at ``created``);
+        every later one, however many runs were recorded in between, gets the
+        same.  Concurrent first shards agree: the check and the insert are one
+        transaction that no recording run can interleave with.
         """
-        with self._transaction("read the last outcomes") as tx:
-            rows = tx.query(sql, (window_runs(1),))
-            return {nodeid: cast(Outcome, outcome) for nodeid, outcome in rows}
+        select = f"SELECT created, recorded FROM {SPLITS} WHERE split_id = ?"
+        with self._transaction("fix the history of the split", write=True) as tx:
+            rows = tx.query(select, (split,))
+            if not rows:
+                self._lock_recorded(tx)
+                newest = tx.query(f"SELECT COALESCE(MAX(recorded), 0) FROM {RUNS}")[0][0]
+                tx.execute(
+                    f"INSERT INTO {SPLITS} (split_id, created, recorded) VALUES (?, ?, ?) "
+                    "ON CONFLICT (split_id) DO NOTHING",
+                    (split, created, int(newest)),
+                )
+                rows = tx.query(select, (split,))
+        stored, upto = rows[0]
+        return Snapshot(split=split, upto=int(upto), created=float(stored))
 
     def __enter__(self: _Self) -> _Self:
         return self

@@ -208,3 +208,20 @@ def extend(known: Estimates, groups: Mapping[str, str], *, default: float = 0.1)
         new=frozenset(groups.keys() - known.per_test.keys()),
         failed_last=frozenset(n for n in groups if n in known.failed_last),
     )
+
+
+def newest_outcomes(
+    recent: Mapping[str, Sequence[tuple[int, TestResult]]],
+) -> dict[str, Outcome]:
+    """Each node id's outcome in its newest run, from what ``recent_results`` read.
+
+    Within that run the last result counts (a rerun's, say).
+    """
+    outcomes: dict[str, Outcome] = {}
+    for nodeid, results in recent.items():
+        newest = results[0][0]
+        for run_id, result in results:
+            if run_id != newest:
+                break
+            outcomes[nodeid] = result.outcome
+    return outcomes

@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from testfleet.history._sql import (
+    OLDEST_READABLE,
     RESULT_COLUMNS,
     RESULTS,
     RUN_COLUMNS,
@@ -56,12 +57,12 @@ class _Source:
                 f"testfleet history {self.where} is an empty database, not a testfleet "
                 f"history; {_FIX}"
             )
-        if version < known:
+        if version < OLDEST_READABLE:
             # Read-only, so it cannot be migrated here.
             raise HistoryError(
                 f"testfleet history {self.where} has schema version {version}, older than "
-                f"this testfleet's ({known}); migrate it by running pytest with "
-                "--history PATH on it once, then merge"
+                f"this testfleet reads ({OLDEST_READABLE}); migrate it by running pytest "
+                "with --history=PATH on it once, then merge"
             )
 
     def runs(self) -> list[RunRecord]:

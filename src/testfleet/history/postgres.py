@@ -19,9 +19,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from testfleet.history._sql import (
     INSERT_RUN,
     META,
+    RUNS,
     Migration,
     SQLStore,
     Transaction,
+    add_splits_v2,
     create_v1,
     migrate,
 )
@@ -40,8 +42,18 @@ def _v1(tx: Transaction) -> None:
     )
 
 
+#: Numbers runs in the order they are recorded.
+_RECORDED = "testfleet_recorded"
+
+
+def _v2(tx: Transaction) -> None:
+    add_splits_v2(tx, real="DOUBLE PRECISION")
+    tx.execute(f"CREATE SEQUENCE {_RECORDED} AS BIGINT")
+    tx.query(f"SELECT setval('{_RECORDED}', COALESCE(MAX(recorded), 0) + 1, false) FROM {RUNS}")
+
+
 #: The schema's migrations in order; the one at index ``i`` makes version ``i + 1``.
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 
 
 def redact(url: str) -> str:
@@ -103,6 +115,9 @@ class PostgresStore(SQLStore):
 
     #: The schema's migrations; a subclass may add some (the tests do).
     migrations: ClassVar[tuple[Migration, ...]] = MIGRATIONS
+    # Runs are recorded side by side: a sequence gives each its own number, and
+    # numbers in the order they are taken, whatever the order of the commits.
+    _next_recorded = f"nextval('{_RECORDED}')"
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.where = redact(url)
@@ -170,6 +185,14 @@ class PostgresStore(SQLStore):
     def _insert_run(self, tx: Transaction, row: Sequence[object]) -> int:
         rows = tx.query(f"{INSERT_RUN} RETURNING run_id", row)
         return int(rows[0][0])
+
+    def _lock_recorded(self, tx: Transaction) -> None:
+        # SHARE waits for every transaction that is recording a run (they hold
+        # ROW EXCLUSIVE from their UPDATE on, so from before they take their
+        # number) to commit, and holds off new ones until this transaction
+        # ends: every number up to the highest one visible here is visible
+        # here, and every later one is higher.  Readers are not held off.
+        tx.execute(f"LOCK TABLE {RUNS} IN SHARE MODE")
 
     def _close(self) -> None:
         self._conn.close()

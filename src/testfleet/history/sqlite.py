@@ -20,9 +20,11 @@ from typing import Any, ClassVar
 from testfleet.history._sql import (
     INSERT_RUN,
     META,
+    RUNS,
     Migration,
     SQLStore,
     Transaction,
+    add_splits_v2,
     check_version,
     create_v1,
     migrate,
@@ -36,8 +38,12 @@ def _v1(tx: Transaction) -> None:
     create_v1(tx, run_id="INTEGER PRIMARY KEY AUTOINCREMENT", real="REAL")
 
 
+def _v2(tx: Transaction) -> None:
+    add_splits_v2(tx, real="REAL")
+
+
 #: The schema's migrations in order; the one at index ``i`` makes version ``i + 1``.
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 
 
 class _Tx:
@@ -119,6 +125,8 @@ class SQLiteStore(SQLStore):
 
     #: The schema's migrations; a subclass may add some (the tests do).
     migrations: ClassVar[tuple[Migration, ...]] = MIGRATIONS
+    # Writers take turns (BEGIN IMMEDIATE), so the highest number is free.
+    _next_recorded = f"(SELECT COALESCE(MAX(recorded), 0) + 1 FROM {RUNS})"
 
     def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
         #: The file.

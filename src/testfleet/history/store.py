@@ -8,18 +8,19 @@ transaction.  Nothing here reads the clock: the caller passes every timestamp.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from testfleet.model.history import Outcome, RunRecord, RunStatus, TestResult
+from testfleet.model.history import Outcome, RunRecord, RunStatus, Snapshot, TestResult
 
 #: Where the history goes by default, relative to the rootdir.
 DEFAULT_PATH = Path(".testfleet", "history.db")
 
-#: The way out that every message offers: another store, or none.
-ELSEWHERE = "pass --history PATH / --no-history"
+#: The way out that every message offers: another store, or none.  The value is
+#: joined to the option: ``--history PATH`` with a space may be taken for a test path.
+ELSEWHERE = "pass --history=PATH / --no-history"
 
 _Store = TypeVar("_Store", bound="HistoryStore")
 
@@ -68,16 +69,28 @@ class HistoryStore(Protocol):
         """The results of one run, in the order they were written."""
         ...
 
-    def recent_results(self, last: int = 5) -> dict[str, list[tuple[int, TestResult]]]:
+    def recent_results(
+        self, last: int = 5, *, snapshot: Snapshot | None = None
+    ) -> dict[str, list[tuple[int, TestResult]]]:
         """Each node id's ``(run_id, result)`` in the ``last`` newest runs that ran it.
 
-        Newest first; runs still marked ``"crashed"`` are left out.  The run
-        id tells which results come from the same run.
+        Newest first; runs still marked ``"crashed"`` are left out, and with
+        ``snapshot`` so are the runs recorded after it.  The window is per
+        test: runs that did not run a test (``-k``, ``--lf``) do not push its
+        own results out.  The run id tells which results come from the same run.
         """
+        ...
+
+    def snapshot(self, split: str, created: float) -> Snapshot:
+        """The history as the first shard of ``split`` read it; stored by that first call."""
         ...
 
     def last_outcomes(self) -> dict[str, Outcome]:
         """Each node id's outcome in the newest run that ran it and did not crash."""
+        ...
+
+    def import_runs(self, runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> int:
+        """Insert runs as they are, with their results, under new ids; return the count."""
         ...
 
     def close(self) -> None:

@@ -61,3 +61,20 @@ class TestResult:
     def duration(self) -> float:
         """Setup, call and teardown together: what the test costs a worker."""
         return self.setup + self.call + self.teardown
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The history a split of shards plans from: fixed when its first shard read it.
+
+    A run enters the history when it is recorded (finished); recorded runs are
+    numbered in that order.  The snapshot holds the runs recorded up to
+    ``upto``, which no later run (a shard's own, or any other) can change.
+    """
+
+    #: What names the split: the CI run whose shards share it (see ``split_id``).
+    split: str
+    #: The number of the last run recorded when the first shard read the history.
+    upto: int
+    #: When the first shard read it, as seconds since the epoch.
+    created: float

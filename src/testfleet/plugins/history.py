@@ -9,6 +9,7 @@ goes on without history.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ from testfleet.plugins.keys import WORKER_OF
 
 if TYPE_CHECKING:
     from testfleet.history import Estimates, HistoryStore
+    from testfleet.model.history import Snapshot
 
 
 @dataclass
@@ -38,6 +40,34 @@ class _Phases:
     start: float | None = None
     outcome: Outcome | None = None
     error: bool = False
+
+    def add(self, report: pytest.TestReport, run_started: float) -> None:
+        """Take in one report of the test; ``run_started`` is when the run began."""
+        # Each phase's time is its report's duration, whoever wrote the report:
+        # the failed report of a test lost to a crash or a timeout carries the
+        # time the test ran before it was lost.
+        setattr(self, report.when, report.duration)
+        # The test began with its first report that knows when (a lost test
+        # may have no setup report, and a made-up report starts at 0).
+        if self.start is None and report.start > 0:
+            self.start = max(0.0, report.start - run_started)
+        decided = outcome_of(report)
+        if decided == "error":
+            self.error = True
+        elif decided is not None:
+            self.outcome = decided
+
+    def result(self, nodeid: str, worker: str | None) -> TestResult:
+        """The test's result, as the history records it."""
+        return TestResult(
+            nodeid=nodeid,
+            outcome="error" if self.error else (self.outcome or "passed"),
+            setup=self.setup,
+            call=self.call,
+            teardown=self.teardown,
+            worker=worker,
+            start=self.start,
+        )
 
 
 def outcome_of(report: pytest.TestReport) -> Outcome | None:
@@ -61,20 +91,24 @@ class _Prefetch:
     child process started before collection (when the controller has no
     threads, so forking is safe), it costs the run nothing.  The child sends
     the estimates of every test the history knows as JSON; the controller
-    extends them to the collected tests.
+    extends them to the collected tests.  For a shard, the child reads the
+    snapshot of the shard's split (storing it, if it is the first).
     """
 
-    def __init__(self, spec: str | None, rootdir: Path) -> None:
+    def __init__(self, spec: str | None, rootdir: Path, split: str | None, now: float) -> None:
+        #: The split whose snapshot is read; None: the whole history.
+        self.split = split
         self._fd, write = os.pipe()
         self._pid = os.fork()
         if self._pid == 0:  # the reader: never returns
             os.close(self._fd)
-            _prefetch_main(spec, rootdir, write)
+            _prefetch_main(spec, rootdir, write, split, now)
         os.close(write)
 
-    def result(self) -> Estimates | str:
-        """The estimates of the known tests, or the reason there are none."""
+    def result(self) -> tuple[Estimates, Snapshot | None] | str:
+        """The estimates of the known tests and their snapshot, or why there are none."""
         from testfleet.history.estimates import Estimates
+        from testfleet.model.history import Snapshot
 
         chunks = []
         while chunk := os.read(self._fd, 1 << 16):
@@ -86,12 +120,14 @@ class _Prefetch:
             return "testfleet history could not be read (the reader process failed)"
         if "error" in data:
             return str(data["error"])
-        return Estimates(
+        known = Estimates(
             per_test=dict(data["per_test"]),
             group_cost=dict(data["group_cost"]),
             new=frozenset(),
             failed_last=frozenset(data["failed_last"]),
         )
+        snapshot = data.get("snapshot")
+        return known, None if snapshot is None else Snapshot(**snapshot)
 
     def abandon(self) -> None:
         """End the reader now: the run will not plan (it only reads, so this is safe)."""
@@ -104,20 +140,27 @@ class _Prefetch:
         os.waitpid(self._pid, 0)
 
 
-def _prefetch_main(spec: str | None, rootdir: Path, write: int) -> NoReturn:
+def _prefetch_main(
+    spec: str | None, rootdir: Path, write: int, split: str | None, now: float
+) -> NoReturn:
     """The reader process: estimate every known test, send JSON, exit."""
     try:
         from testfleet.history import HistoryError, estimate
 
         payload: dict[str, object]
         try:
-            recent = read_recent(spec, rootdir)
+            snapshot = None
+            if split is None:
+                recent = read_recent(spec, rootdir)
+            else:
+                recent, snapshot = read_split(spec, rootdir, split, now)
             groups = {nodeid: nodeid.partition("::")[0] for nodeid in recent}
             known = estimate(groups, recent, last_outcomes(recent))
             payload = {
                 "per_test": known.per_test,
                 "group_cost": known.group_cost,
                 "failed_last": sorted(known.failed_last),
+                "snapshot": None if snapshot is None else dataclasses.asdict(snapshot),
             }
         except HistoryError as exc:
             payload = {"error": str(exc)}
@@ -142,19 +185,28 @@ def read_recent(spec: str | None, rootdir: Path) -> dict[str, list[tuple[int, Te
         return store.recent_results()
 
 
+def read_split(
+    spec: str | None, rootdir: Path, split: str, now: float
+) -> tuple[dict[str, list[tuple[int, TestResult]]], Snapshot]:
+    """The recent results in the snapshot of ``split``, stored now if it is the first.
+
+    Raises ``HistoryError``.
+    """
+    from testfleet.history import open_store
+
+    with open_store(spec, rootdir) as store:
+        snapshot = store.snapshot(split, now)
+        return store.recent_results(snapshot=snapshot), snapshot
+
+
 def last_outcomes(recent: Mapping[str, Sequence[tuple[int, TestResult]]]) -> dict[str, Outcome]:
     """Each node id's outcome in its newest run, from what ``recent_results`` read.
 
     The same answer as the store's ``last_outcomes``, without reading again.
     """
-    outcomes: dict[str, Outcome] = {}
-    for nodeid, results in recent.items():
-        newest = results[0][0]
-        for run_id, result in results:
-            if run_id != newest:
-                break
-            outcomes[nodeid] = result.outcome
-    return outcomes
+    from testfleet.history.estimates import newest_outcomes
+
+    return newest_outcomes(recent)
 
 
 class HistoryPlugin:
@@ -176,20 +228,30 @@ class HistoryPlugin:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self._want_prefetch and self._spec != "":
-            self._prefetch = _Prefetch(self._spec, self._config.rootpath)
+            self._prefetch = _Prefetch(
+                self._spec, self._config.rootpath, self._split(), time.time()
+            )
+
+    def _split(self) -> str | None:
+        """The split this run is a shard of, when a ``--history`` weighs it."""
+        if self._config.getoption("testfleet_shard") is None or self._spec is None:
+            return None
+        from testfleet.scheduling.shards import split_id
+
+        return split_id(os.environ, _git_commit(self._config))
 
     def estimates(self, groups: Mapping[str, str]) -> Estimates:
         """Estimates for the node ids in ``groups`` from this store's recent runs."""
         from testfleet.history import HistoryError, estimate
         from testfleet.history.estimates import extend
 
-        if self._prefetch is not None:
+        if self._prefetch is not None and self._prefetch.split is None:
             prefetch, self._prefetch = self._prefetch, None
             known = prefetch.result()
             if isinstance(known, str):
                 self._disable(HistoryError(known))
                 return estimate(groups, {}, {})
-            return extend(known, groups)
+            return extend(known[0], groups)
         store = self._open()
         if store is not None:
             try:
@@ -198,6 +260,32 @@ class HistoryPlugin:
             except HistoryError as exc:
                 self._disable(exc)
         return estimate(groups, {}, {})
+
+    def split_estimates(self, groups: Mapping[str, str]) -> tuple[Estimates, Snapshot]:
+        """Estimates for a shard: from the snapshot of its split, the same for every shard.
+
+        Raises ``HistoryError`` rather than estimate without the history: a
+        shard that guessed could skip or repeat the tests of another.
+        """
+        from testfleet.history import HistoryError, estimate
+        from testfleet.history.estimates import extend
+
+        split = self._split()
+        if split is None or self._spec == "":
+            raise HistoryError(
+                "testfleet history is off for this run; pass --history=PATH to every shard"
+            )
+        prefetch = self._prefetch
+        if prefetch is not None and prefetch.split == split:
+            self._prefetch = None
+            known = prefetch.result()
+            if isinstance(known, str):
+                raise HistoryError(known)
+            estimates, snapshot = known
+            assert snapshot is not None  # read for a split
+            return extend(estimates, groups), snapshot
+        recent, snapshot = read_split(self._spec, self._config.rootpath, split, time.time())
+        return estimate(groups, recent, last_outcomes(recent)), snapshot
 
     # -- recording -------------------------------------------------------------
 
@@ -228,15 +316,7 @@ class HistoryPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self._run_id is None:
             return
-        phases = self._tests.setdefault(report.nodeid, _Phases())
-        setattr(phases, report.when, report.duration)
-        if report.when == "setup":
-            phases.start = max(0.0, report.start - self._started)
-        decided = outcome_of(report)
-        if decided == "error":
-            phases.error = True
-        elif decided is not None:
-            phases.outcome = decided
+        self._tests.setdefault(report.nodeid, _Phases()).add(report, self._started)
 
     def pytest_keyboard_interrupt(self) -> None:
         # Ctrl-C, or a test calling pytest.exit() (whatever exit code it chose).
@@ -250,16 +330,7 @@ class HistoryPlugin:
             return
         worker_of = self._config.stash.get(WORKER_OF, {})
         results = [
-            TestResult(
-                nodeid=nodeid,
-                outcome="error" if phases.error else (phases.outcome or "passed"),
-                setup=phases.setup,
-                call=phases.call,
-                teardown=phases.teardown,
-                worker=worker_of.get(nodeid),
-                start=phases.start,
-            )
-            for nodeid, phases in self._tests.items()
+            phases.result(nodeid, worker_of.get(nodeid)) for nodeid, phases in self._tests.items()
         ]
         interrupted = self._interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         try:

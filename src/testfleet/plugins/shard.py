@@ -2,14 +2,22 @@
 
 Every machine of a CI matrix collects the whole suite and keeps its own shard,
 computed the same way everywhere from the node ids and the estimates of the
-history file passed with ``--history`` (none: every test weighs the same).
+history passed with ``--history`` as the first shard of the CI run read it (no
+``--history``: every test weighs the same).  See docs/sharding.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import pytest
 
 from testfleet.scheduling.shards import ShardItem, ShardSpec, split
+
+if TYPE_CHECKING:
+    from testfleet.history import Estimates
+    from testfleet.model.history import Snapshot
 
 
 class ShardPlugin:
@@ -20,18 +28,16 @@ class ShardPlugin:
         self._spec = spec
         self._kept: int | None = None
         self._total = 0
+        self._snapshot: Snapshot | None = None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        from testfleet.plugins.suite import describe, estimates_for
+        from testfleet.plugins.suite import describe
 
         infos = describe(items, config.rootpath)
-        # Only a history the user passes may weigh the split: every machine of
-        # the matrix must compute the same one.
-        explicit = config.getoption("testfleet_history") is not None
-        estimates = estimates_for(config, infos, use_history=explicit)
+        estimates = self._estimates(config, {info.nodeid: info.group for info in infos})
         shards = split(
             [ShardItem(i.nodeid, i.group, estimates.per_test[i.nodeid]) for i in infos],
             self._spec.total,
@@ -44,10 +50,35 @@ class ShardPlugin:
         items[:] = kept
         self._kept, self._total = len(kept), len(infos)
 
-    def pytest_report_collectionfinish(self, config: pytest.Config) -> str | None:
+    def _estimates(self, config: pytest.Config, groups: Mapping[str, str]) -> Estimates:
+        from testfleet.history import HistoryError, estimate
+        from testfleet.plugins.history import HISTORY_PLUGIN
+
+        history = config.stash.get(HISTORY_PLUGIN, None)
+        # Only a history the user passes may weigh the split (a machine's own
+        # default store is its own), and only as the split's snapshot holds
+        # it: the shards record into it as they go.
+        if history is None or config.getoption("testfleet_history") is None:
+            return estimate(groups, {}, {})
+        try:
+            estimates, self._snapshot = history.split_estimates(groups)
+        except HistoryError as exc:
+            raise pytest.UsageError(
+                f"--shard {self._spec} stops: it cannot read the durations every shard "
+                f"splits by, and a guess could skip or repeat tests. {exc}"
+            ) from None
+        return estimates
+
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str] | None:
         if self._kept is None:
             return None
-        return f"testfleet: shard {self._spec}: {self._kept} of {self._total} tests"
+        lines = [f"testfleet: shard {self._spec}: {self._kept} of {self._total} tests"]
+        if self._snapshot is not None:
+            lines.append(
+                f"testfleet: split {self._snapshot.split!r}: durations as recorded when its "
+                f"first shard read them (up to record #{self._snapshot.upto})"
+            )
+        return lines
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -88,16 +88,14 @@ def load_categories(config: pytest.Config) -> list[Category]:
     return config.stash[CATEGORIES]
 
 
-def estimates_for(
-    config: pytest.Config, infos: Sequence[ItemInfo], *, use_history: bool = True
-) -> Estimates:
+def estimates_for(config: pytest.Config, infos: Sequence[ItemInfo]) -> Estimates:
     """Estimates from the run's history when it has one, else the defaults for all."""
     from testfleet.history import estimate
     from testfleet.plugins.history import HISTORY_PLUGIN
 
     groups = {info.nodeid: info.group for info in infos}
     history = config.stash.get(HISTORY_PLUGIN, None)
-    if history is not None and use_history:
+    if history is not None:
         return history.estimates(groups)
     return estimate(groups, {}, {})
 

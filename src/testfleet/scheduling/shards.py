@@ -1,9 +1,10 @@
 """Split a suite into duration-balanced shards for CI matrices, with no server.
 
 Every machine of a CI matrix computes the same split from the same inputs: the
-collected node ids and the estimates from the history file the user passes.
-The split depends on nothing else, not even collection order (node ids are
-sorted first), so each test lands in exactly one shard.
+collected node ids and the estimates from the history the user passes, read as
+the first shard of the CI run found it (the split's snapshot, named by
+:func:`split_id`).  The split depends on nothing else, not even collection
+order (node ids are sorted first), so each test lands in exactly one shard.
 """
 
 from __future__ import annotations
@@ -22,6 +23,36 @@ CI_VARIABLES = (
     ("CI_NODE_TOTAL", "CI_NODE_INDEX", 1),
     ("CIRCLE_NODE_TOTAL", "CIRCLE_NODE_INDEX", 0),
 )
+
+
+#: Variables that name one run of a CI pipeline, the same in all its jobs and in
+#: a retry of one of them, in the order they are looked for: the shards that
+#: share one split.  A value is named by the variables it comes from.
+SPLIT_VARIABLES = (
+    ("TESTFLEET_SPLIT_ID",),
+    ("GITHUB_REPOSITORY", "GITHUB_RUN_ID"),  # a retry keeps the id (GITHUB_RUN_ATTEMPT)
+    ("CI_PROJECT_ID", "CI_PIPELINE_ID"),  # GitLab
+    ("BUILDKITE_BUILD_ID",),
+    ("CIRCLE_WORKFLOW_ID",),
+    ("SYSTEM_COLLECTIONID", "BUILD_BUILDID"),  # Azure Pipelines
+    ("BUILD_TAG",),  # Jenkins: jenkins-JOB-NUMBER
+)
+
+
+def split_id(environ: Mapping[str, str], commit: str | None) -> str:
+    """What names the split the shards of one CI run share.
+
+    The first of ``SPLIT_VARIABLES`` whose last variable is set (the others
+    qualify it when they are set too); outside CI, the commit checked out:
+    shards run on one commit share a split, a new commit starts a new one.
+    Without either, every shard run on the store shares one split.
+    """
+    for names in SPLIT_VARIABLES:
+        if environ.get(names[-1]):
+            return " ".join(f"{name}={environ[name]}" for name in names if environ.get(name))
+    if commit:
+        return f"commit {commit}"
+    return "unnamed (no CI run id, no git commit)"
 
 
 class ShardSpecError(ValueError):
