@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from test_interrupt import wait_for
 
 #: A fixture starts a helper process that ignores Ctrl-C (a server, a browser)
@@ -32,7 +31,9 @@ LEAKY_FIXTURE = """
     import pytest
 
     HERE = Path(__file__).parent
-    IGNORES_SIGINT = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(120)"
+    IGNORES_SIGINT = (
+        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(120)"
+    )
 
     @pytest.fixture(scope="module")
     def server(worker_id):
