@@ -1,0 +1,220 @@
+"""Reading the history, on SQLite and on the real PostgreSQL server: windows per test,
+the snapshots shards split by, upgrades to them, and writers side by side."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testfleet.history import HistoryStore, PostgresStore, SQLiteStore, estimate
+from testfleet.history import postgres as postgres_backend
+from testfleet.history import sqlite as sqlite_backend
+from testfleet.history._sql import RESULT_COLUMNS, result_rows, run_row
+from testfleet.model.history import RunRecord, TestResult
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+def admin() -> Any:
+    """A connection to the server's ``postgres`` database, or a skip."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432: start it or install postgresql")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a new, empty history goes: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "history.db")
+        return
+    name = f"testfleet_test_{uuid.uuid4().hex}"
+    with admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{SERVER}/{name}"
+    finally:
+        with admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def open_at(spec: str, *, version: int | None = None) -> HistoryStore:
+    """The store ``spec`` names, with the schema of ``version`` (default: the newest)."""
+    if spec.startswith("postgresql://"):
+        pg = type("Old", (PostgresStore,), {"migrations": postgres_backend.MIGRATIONS[:version]})
+        return pg(spec) if version else PostgresStore(spec)
+    lite = type("Old", (SQLiteStore,), {"migrations": sqlite_backend.MIGRATIONS[:version]})
+    return lite(Path(spec)) if version else SQLiteStore(Path(spec))
+
+
+@pytest.fixture
+def store(spec: str) -> Iterator[HistoryStore]:
+    with open_at(spec) as opened:
+        yield opened
+
+
+def begin(store: HistoryStore, started: float) -> int:
+    return store.begin_run(RunRecord(started, None, 2, "ci", None, (), None, "crashed"))
+
+
+def finish(store: HistoryStore, run_id: int, results: list[TestResult]) -> None:
+    store.finish_run(run_id, finished=run_id + 0.5, exit_code=0, status="complete", results=results)
+
+
+def record(store: HistoryStore, started: float, results: list[TestResult]) -> int:
+    run_id = begin(store, started)
+    finish(store, run_id, results)
+    return run_id
+
+
+SUITE = [f"t{n // 10}.py::test_{n}" for n in range(50)]
+
+
+def test_narrow_runs_do_not_push_other_tests_out(store: HistoryStore) -> None:
+    """After 3 full runs of 50 tests and 6 runs of one, every test keeps its own newest runs."""
+    full = [
+        record(store, float(r), [TestResult(t, "passed", call=1.0 + r) for t in SUITE])
+        for r in range(3)
+    ]
+    narrow = [record(store, 10.0 + r, [TestResult(SUITE[0], "passed", call=9.0)]) for r in range(6)]
+
+    recent = store.recent_results(last=5)
+
+    assert sorted(recent) == sorted(SUITE)
+    for nodeid in SUITE[1:]:
+        assert [run_id for run_id, _ in recent[nodeid]] == full[::-1]
+    assert [run_id for run_id, _ in recent[SUITE[0]]] == narrow[:0:-1]
+    known = estimate({t: t.partition("::")[0] for t in SUITE}, recent, {})
+    assert known.new == frozenset()
+    assert known.per_test[SUITE[1]] == 2.0
+
+
+def test_a_window_counts_runs_not_rows_and_skips_crashed_runs(store: HistoryStore) -> None:
+    """A test run twice in one run counts that run once; a run that never finished counts none."""
+    first = record(store, 1.0, [TestResult("a", "passed", call=1.0)])
+    twice = record(store, 2.0, [TestResult("a", "failed"), TestResult("a", "passed", call=2.0)])
+    begin(store, 3.0)
+
+    recent = store.recent_results(last=2)
+
+    assert recent == {
+        "a": [
+            (twice, TestResult("a", "failed")),
+            (twice, TestResult("a", "passed", call=2.0)),
+            (first, TestResult("a", "passed", call=1.0)),
+        ]
+    }
+    assert store.last_outcomes() == {"a": "passed"}
+
+
+def test_a_snapshot_is_fixed_by_the_first_shard_of_its_split(store: HistoryStore) -> None:
+    """Runs recorded after a split's snapshot, even ones begun before it, stay out of it."""
+    before = record(store, 1.0, [TestResult("a", "passed", call=1.0)])
+    running = begin(store, 2.0)
+    first = store.snapshot("CI_PIPELINE_ID=7", created=3.0)
+    finish(store, running, [TestResult("a", "passed", call=5.0), TestResult("b", "passed")])
+    record(store, 4.0, [TestResult("a", "passed", call=7.0)])
+    store.import_runs([(RunRecord(0.5, 0.6, 1, "old", None, (), 0, "complete"), [])])
+
+    again = store.snapshot("CI_PIPELINE_ID=7", created=9.0)
+
+    assert again == first
+    assert store.recent_results(snapshot=again) == {
+        "a": [(before, TestResult("a", "passed", call=1.0))]
+    }
+    assert len(store.recent_results()["a"]) == 3
+
+
+def test_the_next_split_sees_every_run_recorded_before_it(store: HistoryStore) -> None:
+    """A later CI run's snapshot holds the runs the shards of earlier ones recorded."""
+    store.snapshot("CI_PIPELINE_ID=7", created=1.0)
+    shard = record(store, 2.0, [TestResult("a", "passed", call=1.0)])
+
+    later = store.snapshot("CI_PIPELINE_ID=8", created=3.0)
+
+    assert store.recent_results(snapshot=later) == {
+        "a": [(shard, TestResult("a", "passed", call=1.0))]
+    }
+
+
+def write_as_version_1(store: Any, run: RunRecord, results: list[TestResult]) -> int:
+    """Store a run as testfleet wrote it before schema version 2 (no record number)."""
+    with store._transaction("write as version 1", write=True) as tx:
+        run_id = int(store._insert_run(tx, run_row(run)))
+        tx.executemany(
+            f"INSERT INTO testfleet_results (run_id, seq, {RESULT_COLUMNS}) "
+            f"VALUES ({', '.join('?' * 9)})",
+            result_rows(run_id, results),
+        )
+    return run_id
+
+
+def test_an_upgraded_history_keeps_its_runs_in_snapshots(spec: str) -> None:
+    """Runs recorded under schema version 1 are in the first snapshot after the upgrade."""
+    with open_at(spec, version=1) as old:
+        kept = write_as_version_1(
+            old,
+            RunRecord(1.0, 2.0, 1, "ci", None, (), 0, "complete"),
+            [TestResult("a", "passed", call=1.0)],
+        )
+        # A run that died under version 1 is never in a snapshot.
+        write_as_version_1(old, RunRecord(2.0, None, 1, "ci", None, (), None, "crashed"), [])
+
+    with open_at(spec) as store:
+        snapshot = store.snapshot("BUILD_TAG=jenkins-x-1", created=3.0)
+        record(store, 4.0, [TestResult("a", "passed", call=2.0)])
+
+        assert store.recent_results(snapshot=snapshot) == {
+            "a": [(kept, TestResult("a", "passed", call=1.0))]
+        }
+
+
+#: One writer: RUNS runs of RESULTS results each, recorded as fast as it can,
+#: with a snapshot of one shared split between them.
+WRITER = """
+import sys
+from pathlib import Path
+from testfleet.history import open_store
+from testfleet.model.history import RunRecord, TestResult
+
+spec, name = sys.argv[1], sys.argv[2]
+upto = set()
+with open_store(spec, Path.cwd()) as store:
+    for n in range({runs}):
+        run_id = store.begin_run(RunRecord(float(n), None, 1, name, None, (), None, "crashed"))
+        results = [TestResult(f"{{name}}::t{{i}}", "passed", call=0.5) for i in range({results})]
+        store.finish_run(run_id, finished=n + 1.0, exit_code=0, status="complete", results=results)
+        upto.add(store.snapshot("TESTFLEET_SPLIT_ID=shared", created=float(n)).upto)
+print(*upto)
+"""
+
+
+def test_writers_side_by_side_lose_nothing(spec: str, tmp_path: Path) -> None:
+    """Four processes recording into one store at once: every run and result is there."""
+    script = WRITER.format(runs=5, results=300)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, spec, f"w{n}"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    outputs = [w.communicate(timeout=120) for w in writers]
+
+    assert [w.returncode for w in writers] == [0] * 4, [err for _, err in outputs]
+    assert len({out.strip() for out, _ in outputs}) == 1  # one snapshot for everyone
+    with open_at(spec) as store:
+        runs = store.runs()
+        assert [r.status for r in runs] == ["complete"] * 20
+        assert all(len(store.results(r.run_id or 0)) == 300 for r in runs)
