@@ -1,15 +1,22 @@
-"""Acceptance tests of --shard: every test in exactly one shard, empty shards pass."""
+"""Acceptance tests of --shard: every test in exactly one shard, whatever the store, empty
+shards pass."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from conftest import Run
 
-from testfleet.history import HistoryStore, open_store
+from testfleet.history import open_store
 from testfleet.model import RunRecord, TestResult
+from testfleet.scheduling.shards import SPLIT_VARIABLES
 
 
 def selected(result: pytest.RunResult) -> set[str]:
@@ -92,63 +99,154 @@ def test_a_bad_shard_is_a_usage_error(
 
 # -- one history shared by every shard --------------------------------------
 
-#: CI variables that name a CI run; cleared so that each test chooses its own.
-_RUN_VARIABLES = (
-    "TESTFLEET_SPLIT_ID",
-    "GITHUB_RUN_ID",
-    "CI_PIPELINE_ID",
-    "BUILDKITE_BUILD_ID",
-    "CIRCLE_WORKFLOW_ID",
-    "BUILD_BUILDID",
-    "BUILD_TAG",
-)
+try:
+    # Imported here, not in a test: pytester removes the modules a test imported,
+    # and a second import of psycopg would raise errors of classes it cannot catch.
+    import psycopg
+except ImportError:  # pragma: no cover - the test extra installs it
+    psycopg = None
+
+#: Variables that name a CI run (see split_id); cleared so each test sets its own.
+_RUN_VARIABLES = {name for names in SPLIT_VARIABLES for name in names}
 
 
-def weigh(store: HistoryStore, nodeids: set[str]) -> None:
-    """Record one earlier run in which the tests took very different times."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Iterator[str]:
+    """One history for every shard: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(pytester.path / "shared.db")
+        return
+    if psycopg is None:
+        pytest.skip("psycopg is not installed: pip install 'testfleet[postgres]'")
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); start or install it")
+    name = f"testfleet_acc_{uuid.uuid4().hex[:12]}"
+    with conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        finally:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def in_ci_run(monkeypatch: pytest.MonkeyPatch, run_id: str) -> None:
+    """Make the runs under test shards of GitHub Actions run ``run_id``."""
+    for name in _RUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "example/suite")
+    monkeypatch.setenv("GITHUB_RUN_ID", run_id)
+
+
+def weigh(history: str, nodeids: set[str]) -> None:
+    """Record an earlier run in which the tests took very different times.
+
+    The shards then record their own runs, in which every test takes almost
+    nothing: each one changes the durations the next shard would read.
+    """
     results = [
         TestResult(nodeid, "passed", call=float(1 + 7 * (int(nodeid[6]) % 3) + int(nodeid[-1])))
         for nodeid in sorted(nodeids)
     ]
-    run = RunRecord(1.0, 2.0, 1, "earlier", None, (), 0, "complete")
-    store.import_runs([(run, results)])
+    with open_store(history, Path.cwd()) as store:
+        store.import_runs([(RunRecord(1.0, 2.0, 1, "earlier", None, (), 0, "complete"), results)])
 
 
-def ran(pytester: pytest.Pytester, junit: str) -> list[str]:
+def ran(junit: Path) -> list[str]:
     """Node ids of the tests a run's junit XML lists."""
-    root = ElementTree.parse(pytester.path / junit).getroot()
     return [
         f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
-        for case in root.iter("testcase")
+        for case in ElementTree.parse(junit).getroot().iter("testcase")
     ]
 
 
-def run_shards_one_after_another(
-    pytester: pytest.Pytester, run: Run, history: str, total: int
-) -> list[list[str]]:
-    """Run every shard of one split on ``history``; return what each one ran."""
-    shards = []
-    for k in range(1, total + 1):
-        result = run(f"--shard={k}/{total}", f"--history={history}", f"--junitxml=s{k}.xml")
-        assert result.ret == 0, result.stdout.str()
-        shards.append(ran(pytester, f"s{k}.xml"))
-    return shards
+def shard_args(k: int, total: int, history: str) -> list[str]:
+    return [f"--shard={k}/{total}", f"--history={history}", f"--junitxml=s{k}.xml"]
 
 
-def test_shards_on_one_sqlite_file_run_every_test_once(
+def assert_recorded(history: str, runs: int, results: int) -> None:
+    """Every run the store holds is complete, and together they hold ``results`` results."""
+    with open_store(history, Path.cwd()) as store:
+        stored = store.runs()
+        assert [r.status for r in stored] == ["complete"] * runs
+        assert sum(len(store.results(r.run_id or 0)) for r in stored) == results
+
+
+def test_shards_one_after_another_on_one_store_run_every_test_once(
+    pytester: pytest.Pytester, run: Run, monkeypatch: pytest.MonkeyPatch, shared: str
+) -> None:
+    """Shards run in turn on one store they all record into still run each test exactly once."""
+    in_ci_run(monkeypatch, "101")
+    everything = make_suite(pytester)
+    weigh(shared, everything)
+
+    results = [run(*shard_args(k, 3, shared)) for k in (1, 2, 3)]
+
+    assert [r.ret for r in results] == [0, 0, 0]
+    for result in results:
+        result.stdout.fnmatch_lines(
+            ["testfleet: split 'GITHUB_REPOSITORY=example/suite GITHUB_RUN_ID=101': *"]
+        )
+    shards = [ran(pytester.path / f"s{k}.xml") for k in (1, 2, 3)]
+    assert sorted(nodeid for shard in shards for nodeid in shard) == sorted(everything)
+    assert all(shards)
+    assert_recorded(shared, runs=4, results=2 * len(everything))
+
+
+def test_shards_side_by_side_on_one_store_run_every_test_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, shared: str
+) -> None:
+    """Shards started together on one store run each test exactly once and lose no result."""
+    in_ci_run(monkeypatch, "102")
+    everything = make_suite(pytester)
+    weigh(shared, everything)
+
+    pytest_command = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    shards = [
+        subprocess.Popen(
+            [*pytest_command, *shard_args(k, 3, shared)],
+            cwd=pytester.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for k in (1, 2, 3)
+    ]
+    outputs = [shard.communicate(timeout=120)[0] for shard in shards]
+
+    assert [shard.returncode for shard in shards] == [0, 0, 0], outputs
+    ran_in = [ran(pytester.path / f"s{k}.xml") for k in (1, 2, 3)]
+    assert sorted(nodeid for shard in ran_in for nodeid in shard) == sorted(everything)
+    assert_recorded(shared, runs=4, results=2 * len(everything))
+
+
+def test_the_next_ci_run_splits_by_what_the_shards_recorded(
     pytester: pytest.Pytester, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Shards run one after another on one SQLite file, each recording into it, run each test once."""
-    for name in _RUN_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GITHUB_REPOSITORY", "example/suite")
-    monkeypatch.setenv("GITHUB_RUN_ID", "101")
+    """A later CI run's shards split by the durations the earlier run's shards recorded."""
     everything = make_suite(pytester)
-    with open_store("shared.db", pytester.path) as store:
-        weigh(store, everything)
+    weigh("shared.db", everything)
+    in_ci_run(monkeypatch, "201")
+    for k in (1, 2):
+        done = run(*shard_args(k, 2, "shared.db"))
+        done.stdout.fnmatch_lines(["testfleet: split *201'*(up to record #1)"])
 
-    shards = run_shards_one_after_another(pytester, run, "shared.db", 3)
+    in_ci_run(monkeypatch, "202")
+    later = run(*shard_args(1, 2, "shared.db"))
 
-    assert sorted(sum(shards, [])) == sorted(everything)
-    with open_store("shared.db", pytester.path) as store:
-        assert [r.status for r in store.runs()] == ["complete"] * 4
+    later.stdout.fnmatch_lines(["testfleet: split *202'*(up to record #3)"])
+
+
+def test_a_shard_that_cannot_read_its_history_stops(pytester: pytest.Pytester, run: Run) -> None:
+    """A shard whose --history cannot be read stops with a usage error instead of guessing."""
+    make_suite(pytester)
+    (pytester.path / "broken.db").write_bytes(b"not a database\x00" * 100)
+
+    result = run("--shard=1/2", "--history=broken.db")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --shard 1/2 stops: *broken.db is not a SQLite database*--history=PATH*"]
+    )
