@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import Run
 
+from testfleet.plugins.history import read_recent
+
 SUITE = """
 import pytest
 
@@ -111,6 +113,27 @@ def test_a_test_ending_the_run_marks_it_interrupted(pytester: pytest.Pytester, r
     assert result.ret == 3
     db = pytester.path / ".testfleet" / "history.db"
     assert rows(db, "SELECT status, exit_code FROM testfleet_runs") == [("interrupted", 3)]
+
+
+def test_estimates_survive_narrow_runs(pytester: pytest.Pytester, run: Run) -> None:
+    """After full runs, any number of one-file, -k and --lf runs leave every test's estimate."""
+    body = "".join(f"def test_{n}():\n    pass\n" for n in range(9))
+    for module in range(4):
+        pytester.makepyfile(**{f"test_m{module}": body + "def test_9():\n    pass\n"})
+    pytester.makepyfile(test_m4=body + "def test_9():\n    assert 0\n")  # --lf runs it alone
+    for _ in range(3):
+        assert run("--history=h.db", cache=True).ret == pytest.ExitCode.TESTS_FAILED
+    narrow = [["test_m4.py"]] + [["--lf"], ["-k", "test_m4 and test_9"]] * 3
+    for args in narrow:
+        assert run("--history=h.db", *args, cache=True).ret == pytest.ExitCode.TESTS_FAILED
+
+    recent = read_recent("h.db", pytester.path)
+
+    runs = {nodeid: len(results) for nodeid, results in recent.items()}
+    assert len(runs) == 50
+    assert all(runs[f"test_m{m}.py::test_{n}"] == 3 for m in range(4) for n in range(10))
+    assert all(runs[f"test_m4.py::test_{n}"] == 4 for n in range(9))
+    assert runs["test_m4.py::test_9"] == 5
 
 
 try:
