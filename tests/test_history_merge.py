@@ -159,3 +159,23 @@ def test_a_run_every_source_inherited_is_merged_once(tmp_path: Path) -> None:
     assert merge([one, two], out) == 0  # everything is there already
     with SQLiteStore(out) as store:
         assert sorted(r.started for r in store.runs()) == [10.0, 20.0, 21.0]
+
+
+def test_a_source_of_schema_version_1_is_merged(tmp_path: Path) -> None:
+    """A shard's history written before schema version 2 merges without being migrated first."""
+    source = shard(tmp_path / "old.db", (1.0, [res("a")]))
+    with closing(sqlite3.connect(source)) as conn, conn:
+        # What version 2 added, taken away again: the file as version 1 left it.
+        conn.execute("DROP TABLE testfleet_splits")
+        conn.execute("ALTER TABLE testfleet_runs DROP COLUMN recorded")
+        conn.execute("UPDATE testfleet_meta SET value = '1'")
+    before = source.read_bytes()
+    out = tmp_path / "out.db"
+
+    assert merge([source], out) == 1
+
+    with SQLiteStore(out) as store:
+        snapshot = store.snapshot("TESTFLEET_SPLIT_ID=next", created=2.0)
+        assert [r.status for r in store.runs()] == ["complete"]
+        assert store.recent_results(snapshot=snapshot)["a"][0][1] == res("a")
+    assert source.read_bytes() == before
