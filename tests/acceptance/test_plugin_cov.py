@@ -199,3 +199,45 @@ def test_webbly_coverage_is_the_same_under_workers(tmp_path: Path) -> None:
     assert workers.keys() == serial.keys()
     differ = {name for name in serial if serial[name] != workers[name]}
     assert not differ, {name: (serial[name], workers[name]) for name in sorted(differ)}
+
+
+def coverage_command(pytester: pytest.Pytester, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m coverage ARGS`` in pytester's directory."""
+    return subprocess.run(
+        [sys.executable, "-m", "coverage", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=pytester.path,
+    )
+
+
+def test_coverage_run_in_parallel_mode_combines_to_serial(pytester: pytest.Pytester) -> None:
+    """`coverage run --parallel-mode` under --workers leaves data combining to serial's lines."""
+    write_suite(pytester)
+    pytest_args = ["-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    reports = {}
+    for name, extra in (("serial", []), ("workers", ["--workers", "2"])):
+        done = coverage_command(
+            pytester, "run", "--parallel-mode", "--source=shapes", *pytest_args, *extra
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "testfleet: coverage" not in done.stdout
+        assert coverage_command(pytester, "combine").returncode == 0
+        assert coverage_command(pytester, "json", "-o", f"{name}.json").returncode == 0
+        reports[name] = covered(pytester.path / f"{name}.json")
+
+    assert reports["workers"] == reports["serial"]
+
+
+def test_coverage_run_without_parallel_mode_is_named(pytester: pytest.Pytester) -> None:
+    """`coverage run` without parallel mode gets a start-up line saying how to measure workers."""
+    write_suite(pytester)
+
+    done = coverage_command(
+        pytester, "run", "--source=shapes", "-m", "pytest", "-p", "no:randomly", "--workers", "2"
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "testfleet: coverage measured by `coverage run` without parallel mode" in done.stdout
