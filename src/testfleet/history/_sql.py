@@ -178,7 +178,8 @@ def recent_sql(*, in_snapshot: bool) -> str:
     ``last``-th newest run that counts (a backward index scan of a few
     entries), and the results are then read from there on.  The plain
     ``ROW_NUMBER() OVER (PARTITION BY nodeid ...)`` window reads every row of
-    the history: 30 times slower on 900,000 results in both engines.
+    the history: on 3,000 tests over 900,000 results it took 1.5 to 3 s where
+    this takes 0.06 (SQLite) to 0.15 s (PostgreSQL).
     """
     counts = "r.status <> 'crashed'" + (" AND r.recorded <= ?" if in_snapshot else "")
     return f"""
