@@ -49,8 +49,9 @@ class _Phases:
         setattr(self, report.when, report.duration)
         # The test began with its first report that knows when (a lost test
         # may have no setup report, and a made-up report starts at 0).
-        if self.start is None and report.start > 0:
-            self.start = max(0.0, report.start - run_started)
+        start: float = getattr(report, "start", 0.0)
+        if self.start is None and start > 0:
+            self.start = max(0.0, start - run_started)
         decided = outcome_of(report)
         if decided == "error":
             self.error = True
