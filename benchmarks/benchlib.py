@@ -46,6 +46,52 @@ NOTABLE_ENV: tuple[str, ...] = (
 )
 
 
+#: Python writes bytecode by default, and pytest caches the assertion-rewritten test
+#: modules beside it. A shell that exports this variable would make every process of
+#: every tool compile and rewrite the test files cold, which is not how suites are run
+#: (and penalises tools that start many interpreters), so it never reaches a tool.
+NO_BYTECODE = "PYTHONDONTWRITEBYTECODE"
+
+
+def tool_environment(
+    base: Mapping[str, str], extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The one environment every tool and run gets: ``base`` + ``extra``, bytecode cached."""
+    env = {**base, **(extra or {})}
+    env.pop(NO_BYTECODE, None)
+    return env
+
+
+def warm_up(
+    commands: Mapping[str, Sequence[str]],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    logs: Path,
+    label: str,
+    timeout: float,
+) -> list[str]:
+    """Run each tool's command once, untimed; return what went wrong, if anything.
+
+    The first run of a tool compiles what it imports (its own modules, and pytest's
+    rewritten test modules) into the bytecode cache; without a warm-up the tool timed
+    first would pay that for the others. It also warms the OS file cache for each.
+    """
+    problems: list[str] = []
+    for tool, cmd in commands.items():
+        log = logs / f"warmup-{label}-{tool}.log"
+        measure = run_measured(cmd, cwd=cwd, env=env, log_path=log, timeout=timeout)
+        # Exit code 1 (some tests failed) is judged by the timed runs, not here.
+        if measure.timed_out or measure.returncode not in (0, 1):
+            text = log.read_text(encoding="utf-8", errors="replace")
+            problems.append(
+                f"{label}: the warm-up run of {tool} "
+                + ("timed out" if measure.timed_out else f"exited {measure.returncode}")
+                + f": `{last_error_line(text)}` (log `{relpath(log)}`)"
+            )
+    return problems
+
+
 def tool_args(tool: str, workers: int) -> list[str]:
     """The pytest arguments that select ``tool``; kept as plain as each tool's docs show."""
     if tool == "serial":
@@ -334,22 +380,22 @@ def machine_info(env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
     }
 
 
-def bytecode_note(env: Mapping[str, str]) -> str:
-    """How PYTHONDONTWRITEBYTECODE was set, and what that means for the figures."""
-    value = env.get("PYTHONDONTWRITEBYTECODE")
+def bytecode_note(shell_env: Mapping[str, str]) -> str:
+    """How the runs treated Python's bytecode cache, given the environment they started in."""
+    note = (
+        "Python's default cache, warmed by one untimed run of every tool before the timed "
+        "runs (test modules as pytest rewrites them, and each tool's own modules)"
+    )
+    value = shell_env.get(NO_BYTECODE)
     if value:
-        return (
-            f"**set** (`PYTHONDONTWRITEBYTECODE={value}`): no bytecode or assertion-rewrite "
-            "cache is written, so every process of every tool imports and rewrites the test "
-            "files cold"
-        )
-    return "unset: the test files' rewritten bytecode is cached (warmed before timing)"
+        note += f"; `{NO_BYTECODE}={value}` in the starting shell was removed for the tools"
+    return note
 
 
-def machine_lines(info: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+def machine_lines(info: Mapping[str, Any], shell_env: Mapping[str, str]) -> list[str]:
     """Markdown bullet lines describing the machine and environment."""
     load = ", ".join(f"{x:.2f}" for x in info["loadavg_start"])
-    others = {k: v for k, v in info["env"].items() if k != "PYTHONDONTWRITEBYTECODE"}
+    others = {k: v for k, v in info["env"].items() if k != NO_BYTECODE}
     other_env = ", ".join(f"`{k}={v}`" for k, v in others.items()) or "none"
     return [
         f"- Date: {info['date']}",
@@ -358,14 +404,17 @@ def machine_lines(info: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
         f"- Python {info['python']}, pytest {info['pytest']}, pytest-xdist "
         f"{info['pytest-xdist']}, testfleet {info['testfleet']}; third-party pytest plugins "
         f"loaded in every run: {', '.join(info['plugins']) or 'none'}",
-        f"- PYTHONDONTWRITEBYTECODE: {bytecode_note(env)}",
+        f"- Bytecode: {bytecode_note(shell_env)}",
         f"- Other pytest-relevant environment variables set: {other_env}",
     ]
 
 
 def invocation(argv: Sequence[str]) -> str:
-    """The command line this script was started with, as it could be typed again."""
-    return "python " + shlex.join(argv)
+    """The command line this script was started with, as it could be typed again.
+
+    Paths inside the repository are shown relative to it, so a report names no machine.
+    """
+    return "python " + shlex.join(relpath(Path(arg)) if os.path.isabs(arg) else arg for arg in argv)
 
 
 def relpath(path: Path) -> str:

@@ -6,7 +6,9 @@ classname + name) with the serial run of the same repetition, and the walls are 
 next to each other. Runs are interleaved (rotating order) like ``run.py``'s.
 
 networkx, numpy and scipy must be importable (pandas and lxml too, for the full suite that
-BASELINE.md timed); this script does not install anything. A full run takes ~10 minutes;
+BASELINE.md timed); this script does not install anything. Every tool first runs once,
+untimed, so that its timed runs find Python's bytecode cache warm, as the others do. One
+repetition of the full suite takes ~10 minutes, warm-up included, each further one ~5;
 ``-k PATTERN`` or ``--package networkx.algorithms`` make a quick subset.
 
 Note: this file is named like the package it tests. Run as a script, its directory comes
@@ -228,12 +230,18 @@ def compare(
     return lines
 
 
+def tool_command(cfg: Config, tool: str, junit: Path) -> list[str]:
+    """The command of one run of ``tool``; the junit path is relative to the run's directory."""
+    selection = ["-k", cfg.keyword] if cfg.keyword else []
+    extra = ["--pyargs", cfg.package, *benchlib.tool_args(tool, cfg.workers), *selection]
+    shown = junit.relative_to(cfg.run_dir) if junit.is_relative_to(cfg.run_dir) else junit
+    return benchlib.pytest_command([*extra, f"--junitxml={shown}"])
+
+
 def run_tool(cfg: Config, rep: int, tool: str, position: int, env: Mapping[str, str]) -> NxRun:
     """One timed run of the suite by ``tool``, with its junit outcomes."""
     junit = cfg.logs / f"r{rep}-{tool}.xml"
-    selection = ["-k", cfg.keyword] if cfg.keyword else []
-    extra = ["--pyargs", cfg.package, *benchlib.tool_args(tool, cfg.workers), *selection]
-    cmd = benchlib.pytest_command([*extra, f"--junitxml={junit}"])
+    cmd = tool_command(cfg, tool, junit)
     log = cfg.logs / f"r{rep}-{tool}.log"
     measure = benchlib.run_measured(
         cmd, cwd=cfg.run_dir, env=env, log_path=log, timeout=cfg.timeout
@@ -333,10 +341,11 @@ def render(
     cfg: Config,
     *,
     info: Mapping[str, Any],
-    env: Mapping[str, str],
+    shell_env: Mapping[str, str],
     runs: Sequence[NxRun],
     notes: Sequence[str],
     found: Mapping[str, str | None],
+    setup_problems: Sequence[str] = (),
 ) -> str:
     """The Markdown section for the docs file."""
     versions = ", ".join(f"{name} {found.get(name) or 'absent'}" for name in found)
@@ -347,7 +356,7 @@ def render(
             f"**Subset run (`--pyargs {cfg.package}{selection}`): not the full suite.**",
             "",
         ]
-    out += benchlib.machine_lines(info, env)
+    out += benchlib.machine_lines(info, shell_env)
     out += [
         f"- Modules: {versions}",
         f"- Command: `{benchlib.invocation(sys.argv)}`",
@@ -374,7 +383,7 @@ def render(
         "exit codes",
     ]
     out += ["", benchlib.md_table(headers, _tool_rows(cfg, runs)), "", "### Problems", ""]
-    problems = []
+    problems = [f"- setup: {problem}" for problem in setup_problems]
     for run in runs:
         r = run.record
         problems += [f"- {r.tool}, rep {r.rep}: {p} (log `{r.log}`)" for p in r.problems]
@@ -388,7 +397,7 @@ def render(
 def main(argv: Sequence[str] | None = None) -> int:
     """Check dependencies, run interleaved, compare, report."""
     cfg = parse_args(argv)
-    env = {**os.environ, **cfg.extra_env}  # one environment, shared by every tool
+    env = benchlib.tool_environment(os.environ, cfg.extra_env)  # shared by every tool
     neutral = cfg.run_dir
     prepare_neutral_dir(neutral)
     found, error = check_dependencies(env, neutral)
@@ -399,7 +408,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in notes:
         print(f"note: {note}")
     info = benchlib.machine_info(env, neutral)
-    print(f"PYTHONDONTWRITEBYTECODE: {benchlib.bytecode_note(env)}", flush=True)
+    print(f"bytecode: {benchlib.bytecode_note(os.environ)}", flush=True)
+    commands = {
+        tool: tool_command(cfg, tool, cfg.logs / f"warmup-{tool}.xml") for tool in cfg.tools
+    }
+    setup_problems = benchlib.warm_up(
+        commands, cwd=neutral, env=env, logs=cfg.logs, label=cfg.package, timeout=cfg.timeout
+    )
+    for problem in setup_problems:
+        print(f"  setup PROBLEM: {problem}", flush=True)
     runs: list[NxRun] = []
     for rep in range(1, cfg.repeat + 1):
         for position, tool in enumerate(benchlib.rotated(cfg.tools, rep - 1)):
@@ -414,13 +431,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": info,
         "modules": found,
         "notes": notes,
+        "setup_problems": setup_problems,
         "runs": [
             {**run.record.to_json(), "junit": run.junit, "differences": run.differences}
             for run in runs
         ],
     }
     (logs / "runs.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
-    section = render(cfg, info=info, env=env, runs=runs, notes=notes, found=found)
+    section = render(
+        cfg,
+        info=info,
+        shell_env=os.environ,
+        runs=runs,
+        notes=notes,
+        found=found,
+        setup_problems=setup_problems,
+    )
     benchlib.replace_section(cfg.out, "networkx", section)
     print(section)
     print(f"report section written to {cfg.out}; raw data in {logs / 'runs.json'}")

@@ -3,7 +3,8 @@
 Absolute times on the project's shared 2-core machines drift by 10-35 % within an hour, so
 the peers are re-measured in the same invocation, interleaved: in each repetition every
 suite runs every tool once, in an order rotated from one suite and repetition to the next.
-Every tool gets the very same environment. Whole processes are timed (wall around the
+Every tool gets the very same environment, with Python's default bytecode cache, and runs
+once on every suite, untimed, before the timed runs. Whole processes are timed (wall around the
 process; user+sys CPU and max RSS of the process tree from ``os.wait4``).
 
 Usage: ``python benchmarks/run.py [--suites ...] [--tools ...] [--workers 2] [--repeat 3]
@@ -82,32 +83,29 @@ def parse_args(argv: Sequence[str] | None) -> Config:
 
 
 def warm_up(
-    suite_dirs: Mapping[str, Path],
-    env: Mapping[str, str],
-    logs: Path,
-    *,
-    testfleet_workers: int | None = None,
+    cfg: Config, suite_dirs: Mapping[str, Path], env: Mapping[str, str], logs: Path
 ) -> list[str]:
-    """Collect each suite once, untimed, and check pytest sees the expected test count.
+    """Collect each suite once and run every tool on it once, untimed.
 
-    Collection writes the assertion-rewritten bytecode (unless PYTHONDONTWRITEBYTECODE),
-    so the first timed tool does not pay a cold cache that the others skip.  With
-    ``testfleet_workers``, testfleet also runs each suite once, untimed, so that every
-    timed testfleet run plans from a recorded history, as it does in daily use.
+    The collection checks that pytest sees the expected test count. The tool runs fill
+    the bytecode cache for each tool alike (see ``benchlib.warm_up``), and testfleet's
+    records the history its timed runs plan from, as they do in daily use.
     """
     problems: list[str] = []
+    commands = {
+        tool: benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers)) for tool in cfg.tools
+    }
     for name, suite_dir in suite_dirs.items():
-        if testfleet_workers is not None:
-            cmd = benchlib.pytest_command(benchlib.tool_args("testfleet", testfleet_workers))
-            log = logs / f"warmup-history-{name}.log"
-            benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=600)
         log = logs / f"warmup-{name}.log"
         cmd = benchlib.pytest_command(["--collect-only"])
-        benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=600)
+        benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=cfg.timeout)
         counts = benchlib.parse_summary(log.read_text(encoding="utf-8", errors="replace"))
         expected = suites.load_meta(suite_dir)["tests"]
         if not counts or counts.get("collected") != expected:
             problems.append(f"{name}: collection found {counts}, expected {expected} tests")
+        problems += benchlib.warm_up(
+            commands, cwd=suite_dir, env=env, logs=logs, label=name, timeout=cfg.timeout
+        )
     return problems
 
 
@@ -369,7 +367,7 @@ def render(
     cfg: Config,
     *,
     info: Mapping[str, Any],
-    env: Mapping[str, str],
+    shell_env: Mapping[str, str],
     records: Sequence[RunRecord],
     metas: Mapping[str, Any],
     imports: Mapping[str, tuple[float | None, str]],
@@ -384,7 +382,7 @@ def render(
             "benchmark result.**",
             "",
         ]
-    out += benchlib.machine_lines(info, env)
+    out += benchlib.machine_lines(info, shell_env)
     out += [
         f"- Command: `{benchlib.invocation(sys.argv)}`",
         f"- W = {cfg.workers}; {cfg.repeat} repetition(s), tools interleaved in rotating "
@@ -432,19 +430,18 @@ def measure_imports(env: Mapping[str, str], cwd: Path) -> dict[str, tuple[float 
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate, warm up, run interleaved, report."""
     cfg = parse_args(argv)
-    env = dict(os.environ)  # one environment, shared by every tool and run
+    env = benchlib.tool_environment(os.environ)  # shared by every tool and run
     suite_root = cfg.workdir / "suites" / f"scale-{cfg.scale:g}"
     run_dir = cfg.workdir / "runs" / benchlib.run_stamp()
     suite_dirs = suites.generate(suite_root, scale=cfg.scale, names=cfg.suites)
     metas = {name: suites.load_meta(path) for name, path in suite_dirs.items()}
     info = benchlib.machine_info(env, suite_root)
-    print(f"PYTHONDONTWRITEBYTECODE: {benchlib.bytecode_note(env)}")
+    print(f"bytecode: {benchlib.bytecode_note(os.environ)}")
     for tool in cfg.tools:
         cmd = benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers))
         print(f"{tool:9}: {benchlib.display_command(cmd)}")
     print(f"suites in {suite_root}; logs in {run_dir}", flush=True)
-    warm_workers = cfg.workers if "testfleet" in cfg.tools else None
-    setup_problems = warm_up(suite_dirs, env, run_dir, testfleet_workers=warm_workers)
+    setup_problems = warm_up(cfg, suite_dirs, env, run_dir)
     for problem in setup_problems:
         print(f"  setup PROBLEM: {problem}")
     records = run_all(cfg, suite_dirs, env, run_dir)
@@ -463,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(
         cfg,
         info=info,
-        env=env,
+        shell_env=os.environ,
         records=records,
         metas=metas,
         imports=imports,

@@ -9,7 +9,7 @@ Last, the recorded durations are split into static shards and the largest shard 
 set against the ideal split.
 
 Usage: ``python benchmarks/scheduling.py [--repeat 3] [--out docs/benchmarks.md]``
-(about 12 minutes at the default scale on 2 cores).
+(about 13 minutes at the default scale on 2 cores, warm-up runs included).
 """
 
 from __future__ import annotations
@@ -93,20 +93,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=benchlib.DEFAULT_WORKDIR)
     args = parser.parse_args(argv)
 
-    env = dict(os.environ)  # one environment, shared by every tool and run
+    env = benchlib.tool_environment(os.environ)  # shared by every tool and run
     root = args.workdir / "scheduling"
     dirs = suites.generate(root, scale=args.scale, names=["sleep", "cpu"])
     logs = args.workdir / "runs" / f"scheduling-{benchlib.run_stamp()}"
     records: list[dict[str, Any]] = []
-    for suite, workers in CASES:  # warm the history once per suite and W
-        warm = benchlib.pytest_command(benchlib.tool_args("testfleet", workers))
-        benchlib.run_measured(
-            warm,
+    print(f"bytecode: {benchlib.bytecode_note(os.environ)}", flush=True)
+    setup_problems: list[str] = []
+    warmed: set[str] = set()
+    for suite, workers in CASES:
+        # testfleet warms its history once per suite and W; each tool's first run fills
+        # Python's bytecode cache, and once per suite is enough for that.
+        tools = ["testfleet"] if suite in warmed else list(TOOLS)
+        warmed.add(suite)
+        commands = {
+            tool: benchlib.pytest_command(benchlib.tool_args(tool, workers)) for tool in tools
+        }
+        setup_problems += benchlib.warm_up(
+            commands,
             cwd=dirs[suite],
             env=env,
-            log_path=logs / f"warm-{suite}-{workers}.log",
+            logs=logs,
+            label=f"{suite}-w{workers}",
             timeout=600,
         )
+    for problem in setup_problems:
+        print(f"  setup PROBLEM: {problem}", flush=True)
     for rep in range(1, args.repeat + 1):
         for index, (suite, workers) in enumerate(CASES):
             for tool in benchlib.rotated(list(TOOLS), rep - 1 + index):
@@ -144,13 +156,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
     (logs / "runs.json").write_text(json.dumps(records, indent=2))
-    body = render(records, dirs, args)
+    body = render(records, dirs, args, setup_problems)
     benchlib.replace_section(args.out, "scheduling", body)
     print(body)
     return 0
 
 
-def render(records: list[dict[str, Any]], dirs: dict[str, Path], args: argparse.Namespace) -> str:
+def render(
+    records: list[dict[str, Any]],
+    dirs: dict[str, Path],
+    args: argparse.Namespace,
+    setup_problems: Sequence[str] = (),
+) -> str:
     def median(suite: str, workers: int, tool: str, key: str) -> float | None:
         values = [
             r[key]
@@ -167,9 +184,10 @@ def render(records: list[dict[str, Any]], dirs: dict[str, Path], args: argparse.
         "## Duration-balanced scheduling (sleep and cpu suites)",
         "",
         f"Command: `{benchlib.invocation(sys.argv)}`. {args.repeat} repetitions, tools in "
-        "rotating order, medians. testfleet plans from its history (warmed by one untimed "
-        "run per suite and W). Walls are whole processes (start-up and collection "
-        "included); LB(W) = max(Σd/W, max d) bounds the run phase only.",
+        "rotating order, medians. Before timing, every tool ran once per suite, untimed, so "
+        "Python's bytecode cache is warm for each alike; testfleet plans from its history "
+        "(warmed by one untimed run per suite and W). Walls are whole processes (start-up "
+        "and collection included); LB(W) = max(Σd/W, max d) bounds the run phase only.",
         "",
         "| suite | W | LB(W) | testfleet | /LB | xdist load | /LB | worksteal | /LB "
         "| plan predicted | run phase measured | prediction error |",
@@ -201,6 +219,7 @@ def render(records: list[dict[str, Any]], dirs: dict[str, Path], args: argparse.
     ]
     for total in (2, 4, 8):
         lines.append(f"| {total} | {shard_balance(durations, total):.3f} |")
+    lines += [f"\nSetup problem: {problem}" for problem in setup_problems]
     return "\n".join(lines)
 
 

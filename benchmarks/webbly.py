@@ -6,7 +6,7 @@ Four ways to run ``examples/webbly``, in rotating order, several times: serial p
 counts as the serial run of its repetition.
 
 Usage: ``python benchmarks/webbly.py [--repeat 3] [--out docs/benchmarks.md]``
-(about 6 minutes on 2 cores).
+(about 8 minutes on 2 cores, warm-up runs included).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib
 
-SUITE = benchlib.REPO_ROOT / "examples" / "webbly"
-PYTEST = [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q"]
-TESTFLEET = [sys.executable, "-m", "testfleet.cli", "run", str(SUITE), "--"]
+# Relative to the repository, where every run starts, so the report names no machine.
+SUITE = "examples/webbly"
+PYTEST = [sys.executable, "-m", "pytest", SUITE, "-p", "no:cacheprovider", "-q"]
+TESTFLEET = [sys.executable, "-m", "testfleet.cli", "run", SUITE, "--"]
 COMMANDS: dict[str, list[str]] = {
     "serial": PYTEST,
     "testfleet": [*TESTFLEET, "-p", "no:cacheprovider", "-q"],
@@ -48,16 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Webbly is not installed: pip install -e 'examples/webbly[postgres]'", file=sys.stderr
         )
         return 2
-    env = dict(os.environ)  # one environment, shared by every tool and run
+    env = benchlib.tool_environment(os.environ)  # shared by every tool and run
     logs = args.workdir / "runs" / f"webbly-{benchlib.run_stamp()}"
-    # One untimed run records the history the timed testfleet runs plan from.
-    benchlib.run_measured(
-        COMMANDS["testfleet"],
-        cwd=benchlib.REPO_ROOT,
-        env=env,
-        log_path=logs / "warm.log",
-        timeout=900,
+    print(f"bytecode: {benchlib.bytecode_note(os.environ)}", flush=True)
+    # One untimed run of each tool fills the bytecode cache for all alike; testfleet's
+    # records the history its timed runs plan from.
+    setup_problems = benchlib.warm_up(
+        COMMANDS, cwd=benchlib.REPO_ROOT, env=env, logs=logs, label="webbly", timeout=900
     )
+    for problem in setup_problems:
+        print(f"  setup PROBLEM: {problem}", flush=True)
     records: list[dict[str, Any]] = []
     tools = list(COMMANDS)
     for rep in range(1, args.repeat + 1):
@@ -81,20 +82,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(f"rep {rep} {tool:21} wall {measure.wall:6.2f} s  {counts}", flush=True)
     (logs / "runs.json").write_text(json.dumps(records, indent=2))
-    body = render(records, args)
+    body = render(records, args, setup_problems)
     benchlib.replace_section(args.out, "webbly", body)
     print(body)
     return 0
 
 
-def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
+def render(
+    records: list[dict[str, Any]], args: argparse.Namespace, setup_problems: Sequence[str] = ()
+) -> str:
     serial_counts = {r["rep"]: r["counts"] for r in records if r["tool"] == "serial"}
     lines = [
         "## The Webbly example suite",
         "",
         f"Command: `{benchlib.invocation(sys.argv)}`. {args.repeat} repetitions in rotating "
         f"order, medians (min{benchlib.DASH}max); CPU is user + system of the whole process tree. "
-        "testfleet plans from a history warmed by one untimed run.",
+        "Before timing, every tool ran once, untimed: Python's bytecode cache is warm "
+        "for each alike, and testfleet plans from the history that run recorded.",
         "",
         "| tool | command | wall (s) | vs serial | vs xdist | CPU (s) | same counts as serial |",
         "|---|---|---|---|---|---|---|",
@@ -121,6 +125,7 @@ def render(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
         )
     counts = next(iter(serial_counts.values()), None)
     lines += ["", f"Serial counts: {counts}."]
+    lines += [f"\nSetup problem: {problem}" for problem in setup_problems]
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""Tests of the synthetic-suite generator, ``benchmarks/suites.py``.
+"""Tests of the synthetic-suite generator, ``benchmarks/suites.py``, and of how the runners
+prepare a timed run (``benchmarks/benchlib.py``).
 
 The benchmark figures are only comparable with BASELINE.md's if the generated suites
 match its definitions, so these tests check shape, durations, order and determinism. They
@@ -21,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.001
 
 
-def _load_suites_module() -> ModuleType:
-    """Import ``benchmarks/suites.py`` by path: ``benchmarks/`` is a folder of scripts."""
+def _load_module(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` by path: ``benchmarks/`` is a folder of scripts."""
     spec = importlib.util.spec_from_file_location(
-        "benchmarks_suites", ROOT / "benchmarks" / "suites.py"
+        f"benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py"
     )
     assert spec is not None
     assert spec.loader is not None
@@ -34,7 +35,8 @@ def _load_suites_module() -> ModuleType:
     return module
 
 
-suites = _load_suites_module()
+suites = _load_module("suites")
+benchlib = _load_module("benchlib")
 
 
 def _clean_env() -> dict[str, str]:
@@ -183,3 +185,41 @@ def test_cli_writes_the_requested_suites(tmp_path: Path) -> None:
 def test_generator_rejects_a_non_positive_scale(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="scale must be positive"):
         suites.generate(tmp_path, scale=0)
+
+
+def test_tools_run_with_the_bytecode_cache_even_from_a_shell_without_it(tmp_path: Path) -> None:
+    """The warm-up leaves the rewritten test modules cached though the shell disabled bytecode."""
+    suite_dir = suites.generate(tmp_path, scale=SCALE, names=["trivial1"])["trivial1"]
+    shell = {**_clean_env(), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = benchlib.tool_environment(shell, {"OPENBLAS_NUM_THREADS": "1"})
+    commands = {"serial": benchlib.pytest_command([])}
+
+    problems = benchlib.warm_up(
+        commands, cwd=suite_dir, env=env, logs=tmp_path / "logs", label="t", timeout=120
+    )
+
+    assert problems == []
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    assert list((suite_dir / "__pycache__").glob("test_*-pytest-*.pyc"))
+    assert "removed" in benchlib.bytecode_note(shell)
+    assert "removed" not in benchlib.bytecode_note(env)
+
+
+def test_a_failed_warm_up_is_reported(tmp_path: Path) -> None:
+    """A warm-up run that cannot run the suite is a setup problem naming tool and cause."""
+    commands = {"serial": benchlib.pytest_command(["--no-such-option"])}
+
+    problems = benchlib.warm_up(
+        commands, cwd=tmp_path, env=_clean_env(), logs=tmp_path, label="t", timeout=120
+    )
+
+    assert len(problems) == 1
+    assert problems[0].startswith("t: the warm-up run of serial exited 4")
+
+
+def test_a_reported_command_names_no_machine_path() -> None:
+    """Paths inside the repository appear relative to it in a report's command line."""
+    argv = [str(ROOT / "benchmarks" / "run.py"), "--out", str(ROOT / "docs" / "x.md"), "-k", "a"]
+
+    assert benchlib.invocation(argv) == "python benchmarks/run.py --out docs/x.md -k a"
