@@ -146,7 +146,7 @@ def _prefetch_main(
 ) -> NoReturn:
     """The reader process: estimate every known test, send JSON, exit."""
     try:
-        from testfleet.history import HistoryError, estimate
+        from testfleet.history import HistoryError
 
         payload: dict[str, object]
         try:
@@ -155,8 +155,7 @@ def _prefetch_main(
                 recent = read_recent(spec, rootdir)
             else:
                 recent, snapshot = read_split(spec, rootdir, split, now)
-            groups = {nodeid: nodeid.partition("::")[0] for nodeid in recent}
-            known = estimate(groups, recent, last_outcomes(recent))
+            known = estimate_known(recent)
             payload = {
                 "per_test": known.per_test,
                 "group_cost": known.group_cost,
@@ -170,6 +169,19 @@ def _prefetch_main(
             data = data[os.write(write, data) :]
     finally:
         os._exit(0)
+
+
+def estimate_known(recent: Mapping[str, Sequence[tuple[int, TestResult]]]) -> Estimates:
+    """Estimates of every test ``recent`` knows, each in its module's group.
+
+    Every reader estimates this way and then extends the estimates to the
+    collected tests, so that the shards of a split agree whichever way they
+    read (in the prefetch child or not).
+    """
+    from testfleet.history import estimate
+
+    groups = {nodeid: nodeid.partition("::")[0] for nodeid in recent}
+    return estimate(groups, recent, last_outcomes(recent))
 
 
 def read_recent(spec: str | None, rootdir: Path) -> dict[str, list[tuple[int, TestResult]]]:
@@ -256,8 +268,7 @@ class HistoryPlugin:
         store = self._open()
         if store is not None:
             try:
-                recent = store.recent_results()
-                return estimate(groups, recent, last_outcomes(recent))
+                return extend(estimate_known(store.recent_results()), groups)
             except HistoryError as exc:
                 self._disable(exc)
         return estimate(groups, {}, {})
@@ -268,7 +279,7 @@ class HistoryPlugin:
         Raises ``HistoryError`` rather than estimate without the history: a
         shard that guessed could skip or repeat the tests of another.
         """
-        from testfleet.history import HistoryError, estimate
+        from testfleet.history import HistoryError
         from testfleet.history.estimates import extend
 
         split = self._split()
@@ -286,7 +297,7 @@ class HistoryPlugin:
             assert snapshot is not None  # read for a split
             return extend(estimates, groups), snapshot
         recent, snapshot = read_split(self._spec, self._config.rootpath, split, time.time())
-        return estimate(groups, recent, last_outcomes(recent)), snapshot
+        return extend(estimate_known(recent), groups), snapshot
 
     # -- recording -------------------------------------------------------------
 
