@@ -136,6 +136,42 @@ def test_estimates_survive_narrow_runs(pytester: pytest.Pytester, run: Run) -> N
     assert runs["test_m4.py::test_9"] == 5
 
 
+def test_a_lost_test_is_recorded_with_the_time_it_ran(pytester: pytest.Pytester, run: Run) -> None:
+    """Tests lost to a worker crash or a timeout are recorded failed, with the time they ran."""
+    pytester.makepyfile(
+        test_a="""
+        import os, time
+
+        def test_crash():
+            time.sleep(0.3)
+            os._exit(3)
+
+        def test_hang():
+            time.sleep(60)
+
+        def test_fine():
+            pass
+        """
+    )
+
+    result = run("--workers", "2", "--test-timeout=0.5", "--history=h.db")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    recorded = {
+        nodeid: (outcome, setup + call + teardown)
+        for nodeid, outcome, setup, call, teardown in rows(
+            pytester.path / "h.db",
+            "SELECT nodeid, outcome, setup_seconds, call_seconds, teardown_seconds "
+            "FROM testfleet_results",
+        )
+    }
+    # Lower bounds only: the test slept that long before it was lost.
+    assert recorded["test_a.py::test_crash"][0] == "failed"
+    assert recorded["test_a.py::test_crash"][1] >= 0.3
+    assert recorded["test_a.py::test_hang"][0] == "failed"
+    assert recorded["test_a.py::test_hang"][1] >= 0.5
+
+
 try:
     # Imported here, not in a test: pytester removes the modules a test imported,
     # and a second import of psycopg would raise errors of classes it cannot catch.
