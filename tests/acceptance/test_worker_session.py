@@ -179,3 +179,36 @@ def test_a_lost_test_is_recorded_with_the_time_it_ran(pytester: pytest.Pytester,
             "WHERE nodeid = 'test_a.py::test_hangs'"
         ).fetchall()
     assert seconds >= 1.0
+
+
+SCRIBBLING_CHILD = """
+    import os
+    import stat
+
+    def test_child_writes_to_every_pipe_it_has():
+        pid = os.fork()
+        if pid == 0:
+            for name in os.listdir("/proc/self/fd"):
+                fd = int(name)
+                try:
+                    if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                        os.write(fd, b"\\x00\\x00\\x00\\x05junk!")
+                except OSError:
+                    pass
+            os._exit(0)
+        assert os.waitpid(pid, 0)[1] == 0
+
+    def test_after():
+        pass
+"""
+
+
+def test_a_forked_child_cannot_touch_the_worker_pipes(pytester: pytest.Pytester, run: Run) -> None:
+    """Whatever a test's forked child writes to the pipes it inherited never reaches the
+    controller: the worker's pipes are not among them."""
+    pytester.makepyfile(test_a=SCRIBBLING_CHILD, test_b=MODULE)
+
+    result = run("--workers", "2", "--no-history")
+
+    result.assert_outcomes(passed=7)
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
