@@ -90,7 +90,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH|URL",
         default=None,
         help="Record the run in this history store (a SQLite file, or postgresql://...) "
-        "and plan with it. Default with --workers: .testfleet/history.db under the rootdir.",
+        "and plan with it. Default with --workers: .testfleet/history.db under the rootdir. "
+        "Write --history=PATH: pytest chooses its rootdir before it knows this option.",
     )
     group.addoption(
         "--no-history",
