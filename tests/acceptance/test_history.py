@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Run
 
 from testfleet.plugins.history import read_recent
+
+Run = Callable[..., pytest.RunResult]
 
 SUITE = """
 import pytest

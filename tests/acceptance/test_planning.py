@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Run
+
+Run = Callable[..., pytest.RunResult]
 
 #: Each test appends "start <node id> <time>" and "end <node id> <time>" lines.
 CONFTEST = """

@@ -7,16 +7,17 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import Run
 
 from testfleet.history import open_store
 from testfleet.model import RunRecord, TestResult
 from testfleet.scheduling.shards import SPLIT_VARIABLES
+
+Run = Callable[..., pytest.RunResult]
 
 
 def selected(result: pytest.RunResult) -> set[str]:
