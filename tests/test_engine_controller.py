@@ -18,6 +18,7 @@ from testfleet.engine.messages import (
     ProtocolError,
     RunItems,
     Stop,
+    StopAsked,
     ToWorker,
     WorkerError,
     WorkerFinished,
@@ -57,6 +58,7 @@ class FakeSink:
     finished: dict[str, dict[str, object]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stop_after_failures: int | None = None
+    asked: str | bool = False
 
     def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
         self.done.append(index)
@@ -73,7 +75,12 @@ class FakeSink:
     def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
         raise RuntimeError(f"{kind}: {message} ({returncode})")
 
+    def ask_stop(self, shouldfail: str | bool, shouldstop: str | bool) -> None:
+        self.asked = shouldfail or shouldstop
+
     def should_stop(self) -> bool:
+        if self.asked:
+            return True
         return self.stop_after_failures is not None and len(self.done) >= self.stop_after_failures
 
     def note(self, text: str) -> None:
@@ -222,6 +229,14 @@ def test_a_lost_test_is_reported_with_the_time_it_ran() -> None:
     run.controller.on_tick()
     run.controller.on_exit("gw0", WorkerExit(signal=9))
     assert run.sink.lost_after == {0: 2.5}
+
+
+def test_a_stop_asked_in_a_worker_stops_every_worker() -> None:
+    """A plugin that stops the session inside a worker (--session-timeout) stops the run."""
+    run = make_run([list(range(20)), list(range(20, 40))], workers=2)
+    run.controller.on_message("gw0", StopAsked("session-timeout: 1 sec exceeded", False))
+    assert run.sink.asked == "session-timeout: 1 sec exceeded"
+    assert all(Stop() in inbox for inbox in run.fleet.inbox.values())
 
 
 def test_worker_output_reaches_the_sink() -> None:

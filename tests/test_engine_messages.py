@@ -17,6 +17,7 @@ from testfleet.engine.messages import (
     ProtocolError,
     RunItems,
     Stop,
+    StopAsked,
     WorkerError,
     WorkerFinished,
     decode,
@@ -34,6 +35,8 @@ MESSAGES: list[Message] = [
     WorkerError("boom\ntraceback"),
     WorkerFinished({"cov_worker_node_id": "gw0", "n": [1, 2]}),
     WorkerFinished({}, (["warning", {"message": "late"}],)),
+    StopAsked("session-timeout: 1 sec exceeded", False),
+    StopAsked(True, "a plugin stopped"),
 ]
 
 

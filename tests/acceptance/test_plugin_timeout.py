@@ -62,13 +62,26 @@ def test_thread_method_loses_only_its_worker(pytester: pytest.Pytester, run: Run
     )
 
 
-def test_session_timeout_is_named_at_start_up(pytester: pytest.Pytester, run: Run) -> None:
-    """--session-timeout, which workers cannot honour, is named in one line at start-up."""
-    pytester.makepyfile(test_quick="def test_a(): pass\ndef test_b(): pass\n")
+SLOW_SUITE = """
+    import time
 
-    result = run("--session-timeout=600", "--workers", "2")
+    import pytest
 
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(
-        ["testfleet: pytest-timeout's --session-timeout is checked inside each worker*"]
-    )
+    @pytest.mark.parametrize("n", range(20))
+    def test_slow(n):
+        time.sleep(0.5)
+"""
+
+
+def test_session_timeout_stops_the_whole_run(pytester: pytest.Pytester, run: Run) -> None:
+    """--session-timeout, checked in the worker that passes it, stops every worker, with
+    pytest-timeout's message and exit code, as in a serial run."""
+    pytester.makepyfile(test_a=SLOW_SUITE, test_b=SLOW_SUITE)
+
+    serial = run("--session-timeout=1")
+    result = run("--session-timeout=1", "--workers", "2", "--no-history")
+
+    for outcome in (serial, result):
+        outcome.stdout.fnmatch_lines(["*! session-timeout: 1.0 sec exceeded !*"])
+        assert outcome.parseoutcomes()["passed"] < 20
+    assert result.ret == serial.ret

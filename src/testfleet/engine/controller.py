@@ -22,6 +22,7 @@ from testfleet.engine.messages import (
     ProtocolError,
     RunItems,
     Stop,
+    StopAsked,
     ToController,
     ToWorker,
     WorkerError,
@@ -61,6 +62,9 @@ class Sink(Protocol):
 
     def interrupt(self, kind: str, message: str, returncode: int | None) -> None:
         """A test ended the run; raise what it raised, in the controller (never returns)."""
+
+    def ask_stop(self, shouldfail: str | bool, shouldstop: str | bool) -> None:
+        """A plugin in a worker asked its session to stop: ask the controller's."""
 
     def should_stop(self) -> bool:
         """Whether the session wants to stop (``-x``, ``--maxfail``)."""
@@ -175,6 +179,10 @@ class Controller:
                     worker.stopping = True
                 self._sink.item_done(index, events, name)
                 self._sink.interrupt(kind, text, returncode)
+            case StopAsked(shouldfail, shouldstop):
+                self._sink.ask_stop(shouldfail, shouldstop)
+                if self._sink.should_stop():
+                    self.stop()
             case WorkerFinished(output, events):
                 self._sink.worker_finished(name, output, events)
             case WorkerError(text):

@@ -68,6 +68,19 @@ class Interrupted:
 
 
 @dataclass(frozen=True)
+class StopAsked:
+    """Worker to controller: a plugin in the worker asked the session to stop.
+
+    pytest-timeout's ``--session-timeout``, for one, sets ``session.shouldfail``
+    in the process that runs the tests; the controller's session takes the
+    request over, as if it had been made there, and the run stops.
+    """
+
+    shouldfail: str | bool
+    shouldstop: str | bool
+
+
+@dataclass(frozen=True)
 class WorkerFinished:
     """Worker to controller: the worker ended its pytest session and is about to exit.
 
@@ -88,7 +101,7 @@ class WorkerError:
 
 
 ToWorker: TypeAlias = RunItems | Finish | Stop
-ToController: TypeAlias = ItemDone | Interrupted | WorkerFinished | WorkerError
+ToController: TypeAlias = ItemDone | Interrupted | StopAsked | WorkerFinished | WorkerError
 Message: TypeAlias = ToWorker | ToController
 
 
@@ -116,6 +129,8 @@ def encode(message: Message) -> bytes:
                 "message": text,
                 "returncode": returncode,
             }
+        case StopAsked(shouldfail, shouldstop):
+            data = {"type": "stop-asked", "shouldfail": shouldfail, "shouldstop": shouldstop}
         case WorkerFinished(output, events):
             data = {"type": "finished", "output": output, "events": list(events)}
         case WorkerError(text):
@@ -148,6 +163,8 @@ def decode(body: bytes) -> Message:
                     str(data["message"]),
                     None if returncode is None else int(returncode),
                 )
+            case "stop-asked":
+                return StopAsked(_reason(data["shouldfail"]), _reason(data["shouldstop"]))
             case "finished":
                 output = data["output"]
                 if not isinstance(output, dict):
@@ -158,6 +175,11 @@ def decode(body: bytes) -> Message:
     except (ValueError, KeyError, TypeError) as exc:
         raise ProtocolError(f"malformed message: {exc}") from exc
     raise ProtocolError(f"unknown message type {data['type']!r}")
+
+
+def _reason(value: object) -> str | bool:
+    """A session's ``shouldfail``/``shouldstop``: a message, or a flag."""
+    return value if isinstance(value, str | bool) else str(value)
 
 
 class FrameReader:

@@ -147,6 +147,11 @@ class HookRelay:
             hook = self._config.pluginmanager.subset_hook_caller("pytest_testnodedown", excluded)
         hook(node=node, error=None)
 
+    def ask_stop(self, shouldfail: str | bool, shouldstop: str | bool) -> None:
+        """Take over a stop a plugin asked for in a worker (the first reason stays)."""
+        self._session.shouldfail = self._session.shouldfail or shouldfail
+        self._session.shouldstop = self._session.shouldstop or shouldstop
+
     def should_stop(self) -> bool:
         """Whether ``-x``/``--maxfail`` (or a plugin) asked the session to stop."""
         session = self._session

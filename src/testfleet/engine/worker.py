@@ -33,6 +33,7 @@ from testfleet.engine.messages import (
     ItemDone,
     RunItems,
     Stop,
+    StopAsked,
     ToController,
     ToWorker,
     WorkerError,
@@ -70,6 +71,10 @@ class WorkerSetup:
 #: the run, choosing the shard, driving the workers): a worker inherits them
 #: from the fork and must not run their session hooks.
 _CONTROLLER_ONLY = ("testfleet-history", "testfleet-shard", "testfleet-fleet")
+
+
+#: What a worker's session says when the controller told it to stop.
+_STOPPING = "testfleet: the run is stopping"
 
 
 class ControllerGone(Exception):
@@ -263,6 +268,13 @@ class WorkerLoop:
             leave_if_forked(self._pid)
             self._outbox.send(ItemDone(index, self.recorder.take()))
             last = index if nextitem is not None and not self._session.shouldstop else None
+            asked = self._stop_asked()
+            if asked is not None:
+                # As pytest's own loop would, stop after this item; the
+                # controller stops the others.
+                self._outbox.send(asked)
+                last = index if nextitem is not None else None
+                break
         if last is not None:
             self._teardown_after(last)
 
@@ -295,6 +307,15 @@ class WorkerLoop:
             message = Interrupted(index, self.recorder.take(), "keyboard", "KeyboardInterrupt")
         self._outbox.send(message)
 
+    def _stop_asked(self) -> StopAsked | None:
+        """A stop a plugin asked for in this process, if any (not the controller's)."""
+        shouldstop = self._session.shouldstop
+        if shouldstop == _STOPPING:
+            shouldstop = False
+        if self._session.shouldfail or shouldstop:
+            return StopAsked(self._session.shouldfail, shouldstop)
+        return None
+
     def _check_stop(self) -> None:
         self._absorb(self._inbox.poll())
 
@@ -307,7 +328,7 @@ class WorkerLoop:
                     self._finishing = True
                 case Stop():
                     self._stopping = True
-                    self._session.shouldstop = "testfleet: the run is stopping"
+                    self._session.shouldstop = _STOPPING
 
 
 def worker_input(setup: WorkerSetup) -> dict[str, Any]:

@@ -89,10 +89,6 @@ def startup_notes(config: pytest.Config) -> list[str]:
         note = _coverage_note()
         if note:
             notes.append(note)
-    with contextlib.suppress(Exception):
-        note = _session_timeout_note(config)
-        if note:
-            notes.append(note)
     return notes
 
 
@@ -222,18 +218,6 @@ def _coverage_note() -> str | None:
         "testfleet: coverage measured by `coverage run` without parallel mode misses "
         "what the workers run; set `parallel = true` under [run] and run "
         "`coverage combine`, or use pytest-cov's --cov"
-    )
-
-
-def _session_timeout_note(config: pytest.Config) -> str | None:
-    if not config.pluginmanager.has_plugin("timeout"):
-        return None
-    timeout = config.getoption("session_timeout", None) or config.getini("session_timeout")
-    if not timeout:
-        return None
-    return (
-        "testfleet: pytest-timeout's --session-timeout is checked inside each worker and "
-        "does not stop the run under --workers; use pytest-timeout's --timeout per test"
     )
 
 
