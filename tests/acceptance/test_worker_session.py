@@ -212,3 +212,30 @@ def test_a_forked_child_cannot_touch_the_worker_pipes(pytester: pytest.Pytester,
 
     result.assert_outcomes(passed=7)
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+
+def test_a_failing_sessionfinish_in_a_worker_is_shown(pytester: pytest.Pytester, run: Run) -> None:
+    """A plugin whose pytest_sessionfinish raises in a worker is shown with its traceback;
+    the worker still unconfigures and every result stands."""
+    pytester.makeconftest(
+        """
+        import os
+        from pathlib import Path
+
+        def pytest_sessionfinish(session):
+            if hasattr(session.config, "workerinput"):
+                raise RuntimeError("cannot end " + session.config.workerinput["workerid"])
+
+        def pytest_unconfigure(config):
+            name = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+            (Path(__file__).parent / f"unconfigure-{name}").touch()
+        """
+    )
+    pytester.makepyfile(test_a=MODULE, test_b=MODULE)
+
+    result = run("--workers", "2", "--no-history")
+
+    result.assert_outcomes(passed=10)
+    result.stdout.fnmatch_lines(["*worker gw0 failed to end its pytest session:*"])
+    result.stdout.fnmatch_lines(["*RuntimeError: cannot end gw1*"])
+    assert events(pytester, "unconfigure") == {"gw0", "gw1", "controller"}

@@ -67,12 +67,6 @@ class WorkerSetup:
     threads: int
 
 
-#: testfleet's own plugins whose work happens in the controller alone (recording
-#: the run, choosing the shard, driving the workers): a worker inherits them
-#: from the fork and must not run their session hooks.
-_CONTROLLER_ONLY = ("testfleet-history", "testfleet-shard", "testfleet-fleet")
-
-
 #: What a worker's session says when the controller told it to stop.
 _STOPPING = "testfleet: the run is stopping"
 
@@ -347,8 +341,7 @@ def prepare_process(config: pytest.Config, setup: WorkerSetup) -> None:
     What the child inherited from the controller and must not share with its
     siblings is replaced: standard input, the exit handlers (the controller's
     run in the controller), pytest's capture files, the base temporary
-    directory, the size of BLAS/OpenMP thread pools, and the plugins whose work
-    is the controller's alone.
+    directory and the size of BLAS/OpenMP thread pools.
     """
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -362,10 +355,6 @@ def prepare_process(config: pytest.Config, setup: WorkerSetup) -> None:
     # Plugins written for pytest-xdist (pytest-django, for one) look here.
     config.workerinput = worker_input(setup)  # type: ignore[attr-defined]
     config.workeroutput = {}  # type: ignore[attr-defined]
-    for name in _CONTROLLER_ONLY:
-        plugin = config.pluginmanager.get_plugin(name)
-        if plugin is not None:
-            config.pluginmanager.unregister(plugin)
     _own_capture(config)
     _own_basetemp(config, setup.name)
     limit_threads(setup.threads, os.environ)
@@ -434,17 +423,17 @@ def run_worker(
         code, status = 2, pytest.ExitCode.INTERRUPTED
     except BaseException:
         code = 3
-        _send_error(outbox, setup.name)
+        _send_error(outbox, f"testfleet internal error in worker {setup.name}")
     leave_if_forked(pid)
     if status == pytest.ExitCode.OK and recorder is not None and recorder.failures:
         status = pytest.ExitCode.TESTS_FAILED
     try:
-        _finish_session(session, recorder, outbox, status, connected=code != 1)
+        # A worker whose controller is gone has nobody to tell.
+        reach = outbox if code != 1 else None
+        if not _finish_session(session, setup.name, recorder, reach, status):
+            code = code or 3
     except KeyboardInterrupt:
         code = code or 2
-    except BaseException:
-        code = code or 3
-        _send_error(outbox, setup.name)
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
@@ -454,31 +443,50 @@ def run_worker(
 
 def _finish_session(
     session: pytest.Session,
+    name: str,
     recorder: Recorder | None,
-    outbox: Outbox,
+    outbox: Outbox | None,
     status: pytest.ExitCode,
-    *,
-    connected: bool,
-) -> None:
-    """End the worker's pytest session; send the controller its ``workeroutput``."""
+) -> bool:
+    """End the worker's pytest session; send the controller (through ``outbox``
+    unless it is gone) its ``workeroutput``.
+
+    Each step runs even when one before it failed, as pytest unconfigures
+    after a failed ``pytest_sessionfinish``; a failure is sent to the
+    controller, which shows it.  Whether every step succeeded.
+    """
     from testfleet.plugins import compat
 
     config = session.config
-    config.hook.pytest_sessionfinish(session=session, exitstatus=status)
-    config._ensure_unconfigure()
-    compat.finish_worker(config)
-    if connected:
-        events = recorder.take() if recorder is not None else ()
-        output = dict(getattr(config, "workeroutput", {}))
-        with contextlib.suppress(OSError):
+
+    def report() -> None:
+        if outbox is not None:
+            events = recorder.take() if recorder is not None else ()
+            output = dict(getattr(config, "workeroutput", {}))
             outbox.send(WorkerFinished(output, events))
-    atexit._run_exitfuncs()
+
+    steps: tuple[Callable[[], object], ...] = (
+        lambda: config.hook.pytest_sessionfinish(session=session, exitstatus=status),
+        config._ensure_unconfigure,
+        lambda: compat.finish_worker(config),
+        report,
+        atexit._run_exitfuncs,
+    )
+    succeeded = True
+    for step in steps:
+        try:
+            step()
+        except Exception:
+            succeeded = False
+            if outbox is not None:
+                _send_error(outbox, f"worker {name} failed to end its pytest session")
+    return succeeded
 
 
-def _send_error(outbox: Outbox, name: str) -> None:
+def _send_error(outbox: Outbox, headline: str) -> None:
+    """Tell the controller what just went wrong, with the traceback being handled."""
     with contextlib.suppress(OSError):
-        text = f"testfleet internal error in worker {name}:\n{traceback.format_exc()}"
-        outbox.send(WorkerError(text))
+        outbox.send(WorkerError(f"{headline}:\n{traceback.format_exc()}"))
 
 
 def _disown(*fds: int) -> None:
