@@ -47,9 +47,13 @@ class HookRelay:
         session: pytest.Session,
         worker_of: dict[str, str],
         worker_input: Callable[[str], dict[str, Any]],
+        node_down_excluded: Sequence[object] = (),
     ) -> None:
         self._session = session
         self._worker_input = worker_input
+        #: Plugins whose ``pytest_testnodedown`` is meant for pytest-xdist's
+        #: own engines only (pytest-cov's), and is not called.
+        self._node_down_excluded = list(node_down_excluded)
         self._config = session.config
         self._items = session.items
         #: Which worker ran each node id (the history records it).
@@ -139,12 +143,10 @@ class HookRelay:
             workeroutput=output,
             gateway=SimpleNamespace(id=worker),
         )
-        from testfleet.plugins.compat import node_down_excluded
-
-        # Some implement it for xdist's own engines only (pytest-cov).
-        excluded = node_down_excluded(self._config)
-        if excluded:
-            hook = self._config.pluginmanager.subset_hook_caller("pytest_testnodedown", excluded)
+        if self._node_down_excluded:
+            hook = self._config.pluginmanager.subset_hook_caller(
+                "pytest_testnodedown", self._node_down_excluded
+            )
         hook(node=node, error=None)
 
     def ask_stop(self, shouldfail: str | bool, shouldstop: str | bool) -> None:

@@ -56,6 +56,10 @@ RELAYED_HOOKS = frozenset(
 )
 
 
+def _nothing(config: pytest.Config) -> None:
+    """The default of :class:`WorkerSetup`'s plugin hooks: nothing to do."""
+
+
 @dataclass(frozen=True)
 class WorkerSetup:
     """What a worker needs to know about itself and its run."""
@@ -65,6 +69,12 @@ class WorkerSetup:
     testrun_uid: str
     #: BLAS/OpenMP threads each worker may use.
     threads: int
+    #: Called once the child is a worker, before its first test: the plugins
+    #: layer quiets there what must happen in the controller alone.
+    prepare: Callable[[pytest.Config], None] = _nothing
+    #: Called after the worker's ``pytest_unconfigure``: what must outlive the
+    #: worker (coverage data) is saved there.
+    finish: Callable[[pytest.Config], None] = _nothing
 
 
 #: What a worker's session says when the controller told it to stop.
@@ -394,8 +404,6 @@ def run_worker(
     the worker.  Only then does it leave, through ``os._exit``: the rest of the
     stack it inherited from the fork is the controller's.
     """
-    from testfleet.plugins import compat
-
     config = session.config
     pid = os.getpid()
     # A process a test forks must not read or write the worker's pipes.
@@ -406,7 +414,7 @@ def run_worker(
     code = 0
     try:
         prepare_process(config, setup)
-        compat.prepare_worker(config)
+        setup.prepare(config)
         loop = WorkerLoop(session, initial, Inbox(inbox_fd), outbox)
         recorder = loop.recorder
         recorder.install()
@@ -430,7 +438,7 @@ def run_worker(
     try:
         # A worker whose controller is gone has nobody to tell.
         reach = outbox if code != 1 else None
-        if not _finish_session(session, setup.name, recorder, reach, status):
+        if not _finish_session(session, setup, recorder, reach, status):
             code = code or 3
     except KeyboardInterrupt:
         code = code or 2
@@ -443,7 +451,7 @@ def run_worker(
 
 def _finish_session(
     session: pytest.Session,
-    name: str,
+    setup: WorkerSetup,
     recorder: Recorder | None,
     outbox: Outbox | None,
     status: pytest.ExitCode,
@@ -455,8 +463,6 @@ def _finish_session(
     after a failed ``pytest_sessionfinish``; a failure is sent to the
     controller, which shows it.  Whether every step succeeded.
     """
-    from testfleet.plugins import compat
-
     config = session.config
 
     def report() -> None:
@@ -468,7 +474,7 @@ def _finish_session(
     steps: tuple[Callable[[], object], ...] = (
         lambda: config.hook.pytest_sessionfinish(session=session, exitstatus=status),
         config._ensure_unconfigure,
-        lambda: compat.finish_worker(config),
+        lambda: setup.finish(config),
         report,
         atexit._run_exitfuncs,
     )
@@ -479,7 +485,7 @@ def _finish_session(
         except Exception:
             succeeded = False
             if outbox is not None:
-                _send_error(outbox, f"worker {name} failed to end its pytest session")
+                _send_error(outbox, f"worker {setup.name} failed to end its pytest session")
     return succeeded
 
 

@@ -83,12 +83,20 @@ class FleetPlugin:
         pool = threads_per_worker(workers)
 
         def setup_of(name: str) -> WorkerSetup:
-            return WorkerSetup(name=name, count=workers, testrun_uid=uid, threads=pool)
+            return WorkerSetup(
+                name=name,
+                count=workers,
+                testrun_uid=uid,
+                threads=pool,
+                prepare=compat.prepare_worker,
+                finish=compat.finish_worker,
+            )
 
         relay = HookRelay(
             session,
             config.stash.setdefault(WORKER_OF, {}),
             worker_input=lambda name: worker_input(setup_of(name)),
+            node_down_excluded=compat.node_down_excluded(config),
         )
 
         def main(name: str, initial: Any, inbox: int, outbox: int) -> Any:
