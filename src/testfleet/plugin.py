@@ -105,7 +105,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="testfleet_shard",
         metavar="K/N|auto",
         default=None,
-        help="Run shard K of N, balanced by the durations of the --history file; "
+        help="Run shard K of N, balanced by the durations of the --history store as the "
+        "first shard of this CI run read them (the run is named by TESTFLEET_SPLIT_ID or "
+        "the CI's build id), so every test runs exactly once; "
         "'auto' reads the CI's variables (TEST_SHARD_INDEX/TEST_TOTAL_SHARDS, "
         "CI_NODE_INDEX/CI_NODE_TOTAL, CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL).",
     )
