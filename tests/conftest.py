@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 import pytest
+
+try:
+    # Imported before any test runs: pytester removes the modules a test
+    # imported, and a second import of psycopg raises errors of classes that
+    # code holding the first import cannot catch.
+    import psycopg
+except ImportError:  # the test extra installs it
+    psycopg = None
+
+#: The local PostgreSQL server (trust auth, user postgres) that tests use.
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -24,3 +37,41 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where every test must run: {reason}"
     return report
+
+
+@pytest.fixture
+def postgres_admin() -> Callable[[], Any]:
+    """Connects to the local server's ``postgres`` database (skips, saying why, without one)."""
+    if psycopg is None:
+        pytest.skip("psycopg is not installed: pip install 'testfleet[postgres]'")
+
+    def connect() -> Any:
+        try:
+            return psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            pytest.skip(
+                f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}): "
+                "start it (pg_ctlcluster … start) or install postgresql"
+            )
+
+    connect().close()  # without a server, skip now
+    return connect
+
+
+@pytest.fixture
+def postgres_database(postgres_admin: Callable[[], Any]) -> Iterator[Callable[..., str]]:
+    """Makes new, empty databases ``<prefix>_<random>`` on the local server and returns
+    their URLs; drops them after the test, whoever is still connected."""
+    made: list[str] = []
+
+    def make(prefix: str = "testfleet_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with postgres_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{POSTGRES}/{name}"
+
+    yield make
+    with postgres_admin() as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

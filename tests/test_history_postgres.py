@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -15,32 +14,12 @@ from testfleet.history.postgres import MIGRATIONS, redact
 from testfleet.model.history import RunRecord, TestResult
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-UNREACHABLE = (
-    "PostgreSQL not reachable at 127.0.0.1:5432: start it (pg_ctlcluster … start) "
-    "or install postgresql"
-)
-
-
-def admin() -> Any:
-    """A connection to the server's ``postgres`` database, or a skip."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        pytest.skip(UNREACHABLE)
 
 
 @pytest.fixture
-def url() -> Iterator[str]:
+def url(postgres_database: Callable[..., str]) -> str:
     """The URL of a new, empty database, dropped after the test."""
-    name = f"testfleet_test_{uuid.uuid4().hex}"
-    with admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return postgres_database()
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,17 +17,6 @@ from testfleet.history import sqlite as sqlite_backend
 from testfleet.history._sql import RESULT_COLUMNS, result_rows, run_row
 from testfleet.model.history import RunRecord, TestResult
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-def admin() -> Any:
-    """A connection to the server's ``postgres`` database, or a skip."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432: start it or install postgresql")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -36,14 +24,7 @@ def spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "history.db")
         return
-    name = f"testfleet_test_{uuid.uuid4().hex}"
-    with admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield request.getfixturevalue("postgres_database")()
 
 
 def open_at(spec: str, *, version: int | None = None) -> HistoryStore:

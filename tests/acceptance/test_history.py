@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -173,36 +172,16 @@ def test_a_lost_test_is_recorded_with_the_time_it_ran(pytester: pytest.Pytester,
     assert recorded["test_a.py::test_hang"][1] >= 0.5
 
 
-try:
-    # Imported here, not in a test: pytester removes the modules a test imported,
-    # and a second import of psycopg would raise errors of classes it cannot catch.
-    import psycopg
-except ImportError:  # pragma: no cover - the test extra installs it
-    psycopg = None
-
-
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_database: Callable[..., str]) -> str:
     """A fresh PostgreSQL database on the local server, dropped afterwards."""
-    if psycopg is None:
-        pytest.skip("psycopg is not installed: pip install 'testfleet[postgres]'")
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); start or install it")
-    name = f"testfleet_acc_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return postgres_database("testfleet_acc")
 
 
 def test_history_in_postgresql(pytester: pytest.Pytester, run: Run, postgres_url: str) -> None:
     """--history postgresql://... records the run in that database, and the next run reads it."""
-    assert psycopg is not None
+    import psycopg
+
     pytester.makepyfile(test_a="def test_x():\n    pass\ndef test_y():\n    assert 0\n")
 
     first = run("--workers", "2", "--history", postgres_url)

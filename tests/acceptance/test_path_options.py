@@ -11,18 +11,10 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-try:
-    # Imported here, not in a test: pytester removes the modules a test imported,
-    # and a second import of psycopg would raise errors of classes it cannot catch.
-    import psycopg
-except ImportError:  # pragma: no cover - the test extra installs it
-    psycopg = None
 
 Run = Callable[..., pytest.RunResult]
 
@@ -135,22 +127,9 @@ def test_a_relative_path_inside_the_suite_works_in_both_spellings(
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_database: Callable[..., str]) -> str:
     """A fresh PostgreSQL database on the local server, dropped afterwards."""
-    if psycopg is None:
-        pytest.skip("psycopg is not installed: pip install 'testfleet[postgres]'")
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); start or install it")
-    name = f"testfleet_paths_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return postgres_database("testfleet_paths")
 
 
 @pytest.mark.parametrize("joined", [False, True], ids=["separated", "joined"])
@@ -158,7 +137,8 @@ def test_a_postgresql_url_works_in_both_spellings(
     suite: Path, run: Run, postgres_url: str, joined: bool
 ) -> None:
     """A URL is no path: the run keeps the suite's rootdir and records into the database."""
-    assert psycopg is not None
+    import psycopg
+
     option = [f"--history={postgres_url}"] if joined else ["--history", postgres_url]
 
     result = run(*option, "--workers", "2")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +15,9 @@ pytest.importorskip("django")
 
 #: A small Django project (settings, one app, a migration, 11 tests on the database).
 PROJECT = Path(__file__).parent / "djangoproject"
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-UNREACHABLE = (
-    "PostgreSQL not reachable at 127.0.0.1:5432: start it (pg_ctlcluster … start) "
-    "or install postgresql"
-)
 
 
-def admin() -> Any:
-    """A connection to the server's ``postgres`` database, or a skip."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        pytest.skip(UNREACHABLE)
-
-
-def databases_like(prefix: str) -> set[str]:
+def databases_like(admin: Callable[[], Any], prefix: str) -> set[str]:
     """Names of the server's databases that start with ``prefix``."""
     with admin() as conn:
         rows = conn.execute(
@@ -41,9 +27,12 @@ def databases_like(prefix: str) -> set[str]:
 
 
 @pytest.fixture
-def library(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def library(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_admin: Callable[[], Any],
+) -> Iterator[str]:
     """The Django project in pytester's directory, with a database name no other run uses."""
-    admin().close()  # skip early when the server is not there
     shutil.copytree(PROJECT, pytester.path, dirs_exist_ok=True)
     name = f"tf_library_{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("LIBRARY_DB_NAME", name)
@@ -52,8 +41,8 @@ def library(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("LIBRARY_SEEN_DIR", str(seen))
     yield name
     # A failed run may leave its test databases behind: do not let them pile up.
-    with admin() as conn:
-        for leftover in databases_like(f"test_{name}"):
+    with postgres_admin() as conn:
+        for leftover in databases_like(postgres_admin, f"test_{name}"):
             conn.execute(f'DROP DATABASE IF EXISTS "{leftover}" WITH (FORCE)')
 
 
@@ -67,7 +56,9 @@ def seen_databases(pytester: pytest.Pytester) -> dict[str, set[str]]:
 
 
 def test_one_test_database_per_worker_dropped_afterwards(
-    pytester: pytest.Pytester, library: str
+    pytester: pytest.Pytester,
+    library: str,
+    postgres_admin: Callable[[], Any],
 ) -> None:
     """Each worker runs its tests on a test_<name>_gwN of its own; all are dropped at the end."""
     result = pytester.runpytest_subprocess(
@@ -79,20 +70,24 @@ def test_one_test_database_per_worker_dropped_afterwards(
         "gw0": {f"test_{library}_gw0"},
         "gw1": {f"test_{library}_gw1"},
     }
-    assert databases_like(f"test_{library}") == set()
+    assert databases_like(postgres_admin, f"test_{library}") == set()
 
 
-def test_serial_run_uses_one_test_database(pytester: pytest.Pytester, library: str) -> None:
+def test_serial_run_uses_one_test_database(
+    pytester: pytest.Pytester, library: str, postgres_admin: Callable[[], Any]
+) -> None:
     """Without --workers the same project runs on test_<name>, as pytest-django does alone."""
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
 
     result.assert_outcomes(passed=11)
     assert seen_databases(pytester) == {"none": {f"test_{library}"}}
-    assert databases_like(f"test_{library}") == set()
+    assert databases_like(postgres_admin, f"test_{library}") == set()
 
 
 def test_failing_test_under_workers_still_drops_databases(
-    pytester: pytest.Pytester, library: str
+    pytester: pytest.Pytester,
+    library: str,
+    postgres_admin: Callable[[], Any],
 ) -> None:
     """A failed test does not keep its worker from tearing its test database down."""
     pytester.makepyfile(
@@ -116,4 +111,4 @@ def test_failing_test_under_workers_still_drops_databases(
     )
 
     result.assert_outcomes(passed=11, failed=1)
-    assert databases_like(f"test_{library}") == set()
+    assert databases_like(postgres_admin, f"test_{library}") == set()

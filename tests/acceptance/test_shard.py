@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -100,13 +99,6 @@ def test_a_bad_shard_is_a_usage_error(
 
 # -- one history shared by every shard --------------------------------------
 
-try:
-    # Imported here, not in a test: pytester removes the modules a test imported,
-    # and a second import of psycopg would raise errors of classes it cannot catch.
-    import psycopg
-except ImportError:  # pragma: no cover - the test extra installs it
-    psycopg = None
-
 #: Variables that name a CI run (see split_id); cleared so each test sets its own.
 _RUN_VARIABLES = {name for names in SPLIT_VARIABLES for name in names}
 
@@ -117,20 +109,7 @@ def shared(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Iterato
     if request.param == "sqlite":
         yield str(pytester.path / "shared.db")
         return
-    if psycopg is None:
-        pytest.skip("psycopg is not installed: pip install 'testfleet[postgres]'")
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); start or install it")
-    name = f"testfleet_acc_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    yield request.getfixturevalue("postgres_database")("testfleet_acc")
 
 
 def in_ci_run(monkeypatch: pytest.MonkeyPatch, run_id: str) -> None:
