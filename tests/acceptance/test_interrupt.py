@@ -36,10 +36,10 @@ SLEEPERS = """
 """
 
 
-def is_pytest(pid: int) -> bool:
-    """Whether process ``pid`` is still a pytest (and not a process that reused the pid)."""
+def is_python(pid: int) -> bool:
+    """Whether process ``pid`` is still a Python (and not a process that reused the pid)."""
     try:
-        return b"pytest" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -63,16 +63,28 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def interrupted_run(pytester: pytest.Pytester) -> Iterator[tuple[int, str, list[int]]]:
-    """Start ``pytest --workers 2`` on two modules of sleepers and Ctrl-C it once both sleep.
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
-    Yields its exit code, its output and the pids of its workers; kills any
-    worker left over afterwards, so a failure leaks no process.
+
+def pids(directory: Path, prefix: str) -> list[int]:
+    """The pids the suite recorded as files ``<prefix>-<pid>``."""
+    return [int(p.name.removeprefix(f"{prefix}-")) for p in directory.glob(f"{prefix}-*")]
+
+
+@contextlib.contextmanager
+def started_run(pytester: pytest.Pytester, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``pytest --workers 2`` on two modules of the suite, started once both workers sleep.
+
+    Kills, afterwards, every process the run recorded, so a failure leaks none.
     """
-    pytester.makepyfile(test_a=SLEEPERS, test_b=SLEEPERS)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    command += ["--workers", "2", f"--basetemp={pytester.path / 'basetemp'}"]
+    command += ["--workers", "2", f"--basetemp={pytester.path / 'basetemp'}", *args]
     process = subprocess.Popen(
         command,
         cwd=pytester.path,
@@ -81,23 +93,30 @@ def interrupted_run(pytester: pytest.Pytester) -> Iterator[tuple[int, str, list[
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-    def worker_pids() -> list[int]:
-        return [int(p.name.removeprefix("pid-")) for p in pytester.path.glob("pid-*")]
-
     try:
-        assert wait_for(lambda: len(worker_pids()) == 2, 20), "the workers never started"
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=20)
-        yield process.returncode, output, worker_pids()
+        assert wait_for(lambda: len(pids(pytester.path, "pid")) == 2, 30), "no workers"
+        yield process
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-        for pid in worker_pids():
-            if is_pytest(pid):
+        for pid in pids(pytester.path, "pid") + pids(pytester.path, "child"):
+            if is_python(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def interrupted_run(pytester: pytest.Pytester) -> Iterator[tuple[int, str, list[int]]]:
+    """Start ``pytest --workers 2`` on two modules of sleepers and Ctrl-C it once both sleep.
+
+    Yields its exit code, its output and the pids of its workers.
+    """
+    pytester.makepyfile(test_a=SLEEPERS, test_b=SLEEPERS)
+    with started_run(pytester) as process:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+        yield process.returncode, output, pids(pytester.path, "pid")
 
 
 def test_ctrl_c_interrupts_and_leaves_no_worker(pytester: pytest.Pytester) -> None:

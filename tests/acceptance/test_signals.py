@@ -7,16 +7,11 @@ what its tests started.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_interrupt import wait_for
+from test_interrupt import pids, running, started_run, wait_for
 
 #: A fixture starts a helper process that ignores Ctrl-C (a server, a browser)
 #: and never stops it; each test records its pid and sleeps.
@@ -68,48 +63,6 @@ HANGING_TEARDOWN = """
         (HERE / f"pid-{os.getpid()}").touch()
         time.sleep(60)
 """
-
-
-def running(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def pids(directory: Path, prefix: str) -> list[int]:
-    """The pids the suite recorded as files ``<prefix>-<pid>``."""
-    return [int(p.name.removeprefix(f"{prefix}-")) for p in directory.glob(f"{prefix}-*")]
-
-
-@contextlib.contextmanager
-def started_run(pytester: pytest.Pytester, *args: str) -> Iterator[subprocess.Popen[str]]:
-    """``pytest --workers 2`` on two modules of the suite, started once both workers sleep.
-
-    Kills, afterwards, every process the run recorded, so a failure leaks none.
-    """
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    command += ["--workers", "2", f"--basetemp={pytester.path / 'basetemp'}", *args]
-    process = subprocess.Popen(
-        command,
-        cwd=pytester.path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert wait_for(lambda: len(pids(pytester.path, "pid")) == 2, 30), "no workers"
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-        for pid in pids(pytester.path, "pid") + pids(pytester.path, "child"):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
