@@ -159,12 +159,13 @@ class ForkedFleet:
             # follows reaches the whole group.
             with contextlib.suppress(OSError):
                 os.setpgid(pid, pid)
+            # Known before a held signal is let through, so a shutdown it
+            # starts stops this worker too.
+            self._processes[worker] = _Process(pid, to_worker_w, from_worker_r)
         gc.unfreeze()
         os.close(to_worker_r)
         os.close(from_worker_w)
         os.set_blocking(to_worker_w, False)
-        process = _Process(pid, to_worker_w, from_worker_r)
-        self._processes[worker] = process
         self._selector.register(from_worker_r, selectors.EVENT_READ, worker)
 
     def send(self, worker: str, message: ToWorker) -> None:
