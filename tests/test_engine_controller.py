@@ -25,6 +25,7 @@ from testfleet.engine.messages import (
 )
 from testfleet.model import WorkerExit
 from testfleet.scheduling import WorkQueue
+from testfleet.scheduling.resources import NO_RESOURCES, Resources
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Run:
     fleet: FakeFleet
     sink: FakeSink
     clock: Clock
+    queue: WorkQueue
 
     def finish(self, worker: str) -> int:
         """The worker runs the head of its queue and reports it."""
@@ -122,12 +124,13 @@ class Run:
 def make_run(
     groups: list[list[int]],
     workers: int = 2,
-    lanes: frozenset[int] = frozenset(),
+    resources: Resources = NO_RESOURCES,
     **options: object,
 ) -> Run:
     fleet, sink, clock = FakeFleet(), FakeSink(), Clock()
+    queue = WorkQueue(groups, resources=resources)
     controller = Controller(
-        queue=WorkQueue(groups, lanes=lanes),
+        queue=queue,
         workers=workers,
         fleet=fleet,
         sink=sink,
@@ -136,7 +139,7 @@ def make_run(
         **options,  # type: ignore[arg-type]
     )
     controller.start()
-    return Run(controller, fleet, sink, clock)
+    return Run(controller, fleet, sink, clock, queue)
 
 
 def test_every_item_runs_once_and_workers_are_told_to_finish() -> None:
@@ -269,28 +272,50 @@ def test_late_teardown_reports_are_relayed_without_bookkeeping() -> None:
     assert run.sink.done == [first, first]
 
 
+#: Resource sets a group's tests may hold in the property test, and capacities.
+HOLDS = [frozenset(), frozenset(), frozenset({"a"}), frozenset({"b"}), frozenset({"a", "b"})]
+CAPACITIES = {"a": 1, "b": 2}
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     sizes=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=8),
     workers=st.integers(min_value=1, max_value=4),
     choices=st.lists(st.integers(min_value=0, max_value=1000), max_size=300),
     crash_at=st.sets(st.integers(min_value=0, max_value=60), max_size=3),
-    lane_groups=st.sets(st.integers(min_value=0, max_value=7), max_size=2),
+    held=st.lists(st.sampled_from(HOLDS), min_size=8, max_size=8),
 )
 def test_no_worker_is_left_waiting_and_nothing_is_lost(
-    sizes: list[int], workers: int, choices: list[int], crash_at: set[int], lane_groups: set[int]
+    sizes: list[int],
+    workers: int,
+    choices: list[int],
+    crash_at: set[int],
+    held: list[frozenset[str]],
 ) -> None:
     """Like real workers, fakes run an item only when they hold its successor or were told
     to finish; whatever the interleaving and crashes, the run ends with every item
-    reported exactly once, as done or lost."""
+    reported exactly once, as done or lost, and no resource is ever held (sent and
+    not reported) by more workers than its capacity."""
     groups, start = [], 0
     for size in sizes:
         groups.append(list(range(start, start + size)))
         start += size
-    lanes = frozenset(i for g in lane_groups if g < len(groups) for i in groups[g])
-    run = make_run(groups, workers=workers, lanes=lanes, max_restarts=10)
+    holds = {i: held[g] for g, group in enumerate(groups) for i in group if held[g]}
+    resources = Resources(holds=holds, capacities=CAPACITIES)
+    run = make_run(groups, workers=workers, resources=resources, max_restarts=10)
     steps = iter(choices)
+
+    def check_capacities() -> None:
+        for name, capacity in CAPACITIES.items():
+            holders = [
+                w
+                for w in run.controller.live_workers
+                if any(name in holds.get(i, ()) for i in run.fleet.queues[w])
+            ]
+            assert len(holders) <= capacity, (name, run.fleet.queues)
+
     for step in range(10_000):
+        check_capacities()
         if run.controller.done:
             break
         live = run.controller.live_workers
@@ -300,6 +325,9 @@ def test_no_worker_is_left_waiting_and_nothing_is_lost(
             return len(run.fleet.queues[worker]) >= 2 or told_to_end
 
         ready = [w for w in live if can_act(w)]
+        for waiting in set(live) - set(ready):
+            # A worker waits only when nothing left may be sent to it now.
+            assert not run.queue.runnable_for(waiting), (waiting, run.fleet.queues)
         assert ready, f"deadlock: every worker waits for the controller: {run.fleet.queues}"
         worker = ready[next(steps, 0) % len(ready)]
         if step in crash_at and run.fleet.queues[worker]:
@@ -308,9 +336,10 @@ def test_no_worker_is_left_waiting_and_nothing_is_lost(
         elif run.fleet.queues[worker]:
             run.finish(worker)
             # It runs the next item now: with the one after it in hand, and
-            # one more for the time our answer takes, it never waits for us.
+            # one more for the time our answer takes, it never waits for us
+            # (unless what is left waits for a resource another worker holds).
             told_to_end = Finish() in run.fleet.inbox[worker]
-            assert len(run.fleet.queues[worker]) >= 3 or told_to_end, run.fleet.queues
+            assert len(run.fleet.queues[worker]) >= 3 or told_to_end or holds, run.fleet.queues
         else:
             run.controller.on_exit(worker, WorkerExit(code=0))
     assert run.controller.done

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from testfleet.scheduling import WorkQueue, batch_target, group_by_scope
+from testfleet.scheduling.resources import Resources
 
 
 def test_group_by_scope_keeps_consecutive_runs() -> None:
@@ -157,9 +158,10 @@ def test_weights_make_fair_shares_of_time_not_count() -> None:
     assert queue.take("gw1", 10) == [4]
 
 
-def test_a_lane_is_never_split_nor_stolen() -> None:
-    """Items of a non-parallel category stay with the worker that reserved them."""
-    queue = WorkQueue([range(6), [6]], lanes=range(6))
+def test_a_resource_bound_unit_is_never_split_nor_stolen() -> None:
+    """Items holding a resource stay with the worker that reserved them."""
+    serial = Resources(holds={i: frozenset({"category:db"}) for i in range(6)})
+    queue = WorkQueue([range(6), [6]], resources=serial)
     queue.add_worker("gw0")
     queue.add_worker("gw1")
     assert queue.take("gw0", 1) == [0]
@@ -187,3 +189,86 @@ def test_the_successor_of_a_lone_long_test_comes_from_the_smallest_unit() -> Non
     assert queue.take("gw0", 3) == [0]
     assert queue.take_successor("gw0") == [7]
     assert queue.take("gw1", 3) == [1, 2, 3]  # small units fill its batch
+
+
+def _holding(name: str, items: range | list[int]) -> dict[int, frozenset[str]]:
+    return {i: frozenset({name}) for i in items}
+
+
+def test_a_worker_that_cannot_take_a_resource_gets_other_work() -> None:
+    """A unit whose resource is full is skipped for the next unit, not waited for."""
+    resources = Resources(holds={**_holding("smtp", [0, 1]), **_holding("smtp", [2, 3])})
+    queue = WorkQueue([[0, 1], [2, 3], [4, 5]], resources=resources)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 2) == [0, 1]
+    assert queue.take("gw1", 2) == [4, 5]
+    assert queue.holders("smtp") == ["gw0"]
+
+
+def test_the_holder_keeps_its_slot_until_it_reported_every_holding_item() -> None:
+    """A worker holds a slot from the first item sent until the last one is reported."""
+    resources = Resources(holds=_holding("smtp", range(4)))
+    queue = WorkQueue([[0, 1], [2, 3]], resources=resources)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 2) == [0, 1]
+    assert queue.take("gw1", 2) == []
+    assert queue.runnable_for("gw1") == 0
+    assert queue.take("gw0", 2) == [2, 3]  # it holds the slot: the next unit is its
+    for item in (0, 1, 2):
+        queue.done("gw0", item)
+        assert queue.holders("smtp") == ["gw0"]
+    queue.done("gw0", 3)
+    assert queue.holders("smtp") == []
+
+
+def test_a_capacity_of_two_lets_two_workers_hold_it() -> None:
+    """Capacity 2: two workers hold the resource at once, a third gets nothing of it."""
+    resources = Resources(holds=_holding("browser", range(6)), capacities={"browser": 2})
+    queue = WorkQueue([[0, 1], [2, 3], [4, 5]], resources=resources)
+    for worker in ("gw0", "gw1", "gw2"):
+        queue.add_worker(worker)
+    assert queue.take("gw0", 2) == [0, 1]
+    assert queue.take("gw1", 2) == [2, 3]
+    assert queue.take("gw2", 2) == []
+    queue.done("gw1", 2)
+    queue.done("gw1", 3)
+    assert queue.take("gw2", 2) == [4, 5]
+
+
+def test_a_removed_worker_releases_its_slots() -> None:
+    """A crashed worker's slots are free again once it is removed."""
+    resources = Resources(holds=_holding("smtp", range(4)))
+    queue = WorkQueue([[0, 1], [2, 3]], resources=resources)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    queue.take("gw0", 1)
+    assert queue.remove_worker("gw0") == [1]
+    assert queue.take("gw1", 2) == [2, 3]
+
+
+def test_a_blocked_reservation_goes_back_to_the_plan() -> None:
+    """A replacement whose inherited items need a resource held elsewhere takes other
+    work, and its items run later, whoever can take them."""
+    resources = Resources(holds=_holding("smtp", [0, 1, 2, 3]))
+    queue = WorkQueue([[0, 1], [2, 3], [4, 5]], resources=resources)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 1) == [0]
+    queue.add_worker("gw2", [2, 3])  # as if inherited from a crashed worker
+    assert queue.take("gw2", 2) == [4, 5]
+    assert queue.take("gw0", 3) == [1, 2, 3]
+
+
+def test_a_worker_with_one_item_and_only_blocked_work_finishes() -> None:
+    """A worker left with a single item while the rest waits for another's slot is told
+    to finish (it cannot run that item without a successor); the last worker waits."""
+    resources = Resources(holds=_holding("smtp", range(4)))
+    queue = WorkQueue([[0, 1, 2, 3], [4]], resources=resources)
+    queue.add_worker("gw0")
+    queue.add_worker("gw1")
+    assert queue.take("gw0", 2) == [0, 1]
+    assert queue.take("gw1", 2) == [4]
+    assert queue.available_to("gw1") == 0
+    assert queue.available_to("gw0") > 0

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from testfleet.scheduling.plan import PlanItem, Unit, lower_bound, plan
+from testfleet.scheduling.plan import PlanItem, Unit, lower_bound, plan, resource_chains
+from testfleet.scheduling.resources import Resources
 from testfleet.scheduling.shards import (
     ShardItem,
     ShardSpec,
@@ -25,7 +26,7 @@ estimates = st.floats(min_value=0.001, max_value=10.0, allow_nan=False)
 @st.composite
 def plan_items(draw: st.DrawFn, max_size: int = 40) -> list[PlanItem]:
     n = draw(st.integers(min_value=0, max_value=max_size))
-    lanes = [None, None, None, "serial"]
+    held = [frozenset(), frozenset(), frozenset(), frozenset({"category:serial"})]
     return [
         PlanItem(
             index=i,
@@ -34,7 +35,7 @@ def plan_items(draw: st.DrawFn, max_size: int = 40) -> list[PlanItem]:
             priority=draw(st.integers(1, 3)),
             failed_last=draw(st.booleans()),
             new=draw(st.booleans()),
-            lane=draw(st.sampled_from(lanes)),
+            holds=draw(st.sampled_from(held)),
         )
         for i in range(n)
     ]
@@ -62,15 +63,124 @@ def test_units_come_in_priority_then_longest_first_order(
 
 @settings(max_examples=300, deadline=None)
 @given(items=plan_items(), workers=st.integers(1, 8))
-def test_a_lane_never_overlaps_itself_in_a_simulated_run(
+def test_a_non_parallel_category_never_overlaps_itself_in_a_simulated_run(
     items: list[PlanItem], workers: int
 ) -> None:
-    """Tests of a non-parallel category are one unit, so no two of them run at once."""
-    placements = simulate(plan(items, workers), workers)
-    lane = [p for p in placements if p.unit.lane == "serial"]
-    assert len(lane) <= 1
-    lane_items = {i.index for i in items if i.lane == "serial"}
-    assert all(set(p.unit.items) <= lane_items for p in lane)
+    """Tests holding a non-parallel category's resource run one at a time, each once."""
+    units = plan(items, workers)
+    placements = simulate(units, workers, resources=resources(items))
+    assert sorted(p.item for p in placements) == [i.index for i in items]
+    serial = sorted(
+        (p.start, p.end) for p in placements if items[p.item].holds == {"category:serial"}
+    )
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(serial))
+
+
+def resources(items: list[PlanItem], capacities: dict[str, int] | None = None) -> Resources:
+    return Resources({i.index: i.holds for i in items if i.holds}, capacities or {})
+
+
+HOLDS = [frozenset(), frozenset(), frozenset({"a"}), frozenset({"b"}), frozenset({"a", "b"})]
+
+
+@st.composite
+def resource_items(draw: st.DrawFn) -> list[PlanItem]:
+    n = draw(st.integers(min_value=0, max_value=40))
+    return [
+        PlanItem(
+            index=i,
+            group=f"m{draw(st.integers(0, 5))}",
+            estimate=draw(estimates),
+            priority=draw(st.integers(1, 2)),
+            holds=draw(st.sampled_from(HOLDS)),
+        )
+        for i in range(n)
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=resource_items(),
+    workers=st.integers(1, 5),
+    capacity_a=st.integers(1, 3),
+    capacity_b=st.integers(1, 3),
+)
+def test_no_resource_ever_has_more_holders_than_its_capacity(
+    items: list[PlanItem], workers: int, capacity_a: int, capacity_b: int
+) -> None:
+    """In a simulated run every test runs exactly once, and at no moment do more tests
+    holding a resource run than its capacity."""
+    capacities = {"a": capacity_a, "b": capacity_b}
+    units = plan(items, workers, capacities=capacities)
+    placements = simulate(units, workers, resources=resources(items, capacities))
+    assert sorted(p.item for p in placements) == [i.index for i in items]
+    for name, capacity in capacities.items():
+        spans = [(p.start, p.end) for p in placements if name in items[p.item].holds]
+        for start, _ in spans:
+            # Half-open intervals: a test that ends as another starts does not overlap it.
+            running = sum(1 for s, e in spans if s <= start < e)
+            assert running <= capacity, (name, spans)
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=resource_items(), workers=st.integers(1, 5))
+def test_no_simulated_worker_idles_while_a_test_could_start(
+    items: list[PlanItem], workers: int
+) -> None:
+    """Whenever a simulated worker is idle, every test not started yet needs a resource
+    that is full at that moment."""
+    placements = simulate(plan(items, workers), workers, resources=resources(items))
+    busy: dict[int, list[tuple[float, float]]] = {}
+    for p in placements:
+        busy.setdefault(p.worker, []).append((p.start, p.end))
+    moments = sorted({p.start for p in placements} | {p.end for p in placements})
+    for moment in moments:
+        running = [p for p in placements if p.start <= moment < p.end]
+        idle = workers - len(running)
+        waiting = [p for p in placements if p.start > moment]
+        if not idle or not waiting:
+            continue
+        in_use = {
+            name: sum(1 for p in running if name in items[p.item].holds) for name in ("a", "b")
+        }
+        for p in waiting:
+            assert any(in_use[name] >= 1 for name in items[p.item].holds), (moment, p)
+
+
+def test_a_busy_resource_starts_first_within_its_priority() -> None:
+    """A resource whose work is a large share of a worker's fair share leads its tier."""
+    items = [PlanItem(index=i, group=f"m{i}", estimate=4.0) for i in range(4)]
+    items += [
+        PlanItem(index=4 + i, group="smtp", estimate=1.0, holds=frozenset({"smtp"}))
+        for i in range(4)
+    ]
+    units = plan(items, workers=2)
+    assert units[0].holds == {"smtp"}
+    assert units[0].urgency == 4.0
+
+
+def test_a_light_resource_keeps_longest_first_order() -> None:
+    """A resource with little work is placed by its length like any other unit."""
+    items = [PlanItem(index=i, group=f"m{i}", estimate=4.0) for i in range(8)]
+    items.append(PlanItem(index=8, group="mail", estimate=0.5, holds=frozenset({"smtp"})))
+    units = plan(items, workers=2)
+    assert units[-1].holds == {"smtp"}
+
+
+def test_resource_bound_simulation_reaches_the_chain_bound() -> None:
+    """A quarter of the work on a capacity-1 resource, four workers: the run lasts about
+    as long as the resource's work, since that work starts first."""
+    items = [PlanItem(index=i, group=f"m{i}", estimate=1.0) for i in range(30)]
+    items += [
+        PlanItem(index=30 + i, group=f"r{i}", estimate=1.0, holds=frozenset({"smtp"}))
+        for i in range(10)
+    ]
+    units = plan(items, workers=4)
+    predicted = makespan(simulate(units, 4, resources=resources(items)))
+    chains = list(resource_chains(items).values())
+    bound = lower_bound([i.estimate for i in items], 4, chains)
+    assert bound == 10.0
+    assert predicted == pytest.approx(bound)
 
 
 def brute_force_optimum(durations: list[float], workers: int) -> float:
@@ -128,6 +238,7 @@ def test_lower_bound() -> None:
     assert lower_bound([1.0, 1.0, 4.0], 2) == 4.0
     assert lower_bound([3.0, 3.0, 3.0], 2) == 4.5
     assert lower_bound([], 3) == 0.0
+    assert lower_bound([1.0, 1.0], 2, chains=[3.0]) == 3.0
 
 
 def test_simulation_uses_free_workers_in_order() -> None:

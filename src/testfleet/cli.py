@@ -143,14 +143,15 @@ def discover(
     paths: Sequence[str], pytest_args: Sequence[str], *, history: str | None, as_json: bool
 ) -> int:
     """Print each category with its test count, estimated time and patterns."""
-    from testfleet.categories import summarize
+    from testfleet.categories import summarize, summarize_resources
     from testfleet.reporting.discover import format_table, to_json
 
     code, found = _inspect(paths, pytest_args, history)
     if code not in (0, 5) or found.estimates is None:
         return code
     rows = summarize(found.assigned, found.estimates.per_test, found.categories)
-    print(to_json(rows) if as_json else format_table(rows))
+    held = summarize_resources(found.holds, found.estimates.per_test, found.capacities)
+    print(to_json(rows, held) if as_json else format_table(rows, held))
     if found.history_problem:
         print(f"{found.history_problem} (estimated without history)", file=sys.stderr)
     return 0
@@ -164,9 +165,9 @@ def plan(
     counts: Sequence[int],
 ) -> int:
     """Predict the run phase for each worker count by simulating the planner."""
-    from testfleet.plugins.suite import plan_items
+    from testfleet.plugins.suite import plan_items, resources_of
     from testfleet.reporting.plan import Prediction, format_plan
-    from testfleet.scheduling.plan import lower_bound
+    from testfleet.scheduling.plan import lower_bound, resource_chains
     from testfleet.scheduling.plan import plan as make_plan
     from testfleet.scheduling.simulate import makespan, simulate
 
@@ -175,11 +176,22 @@ def plan(
         return code
     items = plan_items(found.infos, found.assigned, found.estimates)
     durations = [item.estimate for item in items]
+    weights = {item.index: item.estimate for item in items}
+    resources = resources_of(items, found.capacities)
+    chains = list(resource_chains(items, found.capacities).values())
+    group_cost = found.estimates.group_cost
     predictions = [
         Prediction(
             workers=w,
-            predicted=makespan(simulate(make_plan(items, w, found.estimates.group_cost), w)),
-            lower_bound=lower_bound(durations, w),
+            predicted=makespan(
+                simulate(
+                    make_plan(items, w, group_cost, found.capacities),
+                    w,
+                    weights=weights,
+                    resources=resources,
+                )
+            ),
+            lower_bound=lower_bound(durations, w, chains),
         )
         for w in counts
     ]

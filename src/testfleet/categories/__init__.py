@@ -19,8 +19,11 @@ from testfleet.categories.config import (
 )
 from testfleet.categories.discover import (
     CategorySummary,
+    ResourceSummary,
     summarize,
+    summarize_resources,
 )
+from testfleet.categories.resources import load_resources, parse_resources
 
 __all__ = [
     "DEFAULT_CATEGORIES",
@@ -29,10 +32,14 @@ __all__ = [
     "Category",
     "CategoryConfigError",
     "CategorySummary",
+    "ResourceSummary",
     "classify",
     "classify_all",
     "load_categories",
+    "load_resources",
     "other_category",
     "parse_categories",
+    "parse_resources",
     "summarize",
+    "summarize_resources",
 ]

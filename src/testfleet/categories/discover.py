@@ -65,3 +65,41 @@ def summarize(
         for c in known.values()
     ]
     return sorted(rows, key=CategorySummary.sort_key)
+
+
+@dataclass(frozen=True)
+class ResourceSummary:
+    """One resource's line in the discovery listing."""
+
+    name: str
+    #: How many tests may hold it at once.
+    capacity: int
+    #: Tests that hold it.
+    tests: int
+    #: Sum of its tests' estimated seconds.
+    estimate: float
+
+    @property
+    def per_slot(self) -> float:
+        """Its work divided by its capacity: no run is shorter."""
+        return self.estimate / self.capacity
+
+
+def summarize_resources(
+    holds: Mapping[str, frozenset[str]],
+    estimates: Mapping[str, float],
+    capacities: Mapping[str, int],
+) -> list[ResourceSummary]:
+    """One row per resource held by some test or configured, by name.
+
+    ``holds`` maps node ids to the resources they hold; a resource not in
+    ``capacities`` has capacity 1.
+    """
+    durations: dict[str, list[float]] = {name: [] for name in capacities}
+    for nodeid, names in holds.items():
+        for name in names:
+            durations.setdefault(name, []).append(estimates.get(nodeid, 0.0))
+    return [
+        ResourceSummary(name, capacities.get(name, 1), len(seconds), math.fsum(seconds))
+        for name, seconds in sorted(durations.items())
+    ]

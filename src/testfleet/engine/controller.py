@@ -164,6 +164,7 @@ class Controller:
                         f"worker {name} reported item {index}, expected {list(worker.sent)[:1]}"
                     )
                 worker.sent.popleft()
+                self._queue.done(name, index)
                 now = self._clock()
                 self._elapsed += now - worker.started
                 self._completed += 1
@@ -173,6 +174,7 @@ class Controller:
                     self.stop()
                 else:
                     self._top_up(worker)
+                    self._wake_waiting()
             case Interrupted(index, events, kind, text, returncode):
                 if worker.sent and worker.sent[0] == index:
                     worker.sent.popleft()
@@ -191,7 +193,10 @@ class Controller:
     def on_exit(self, name: str, exit: WorkerExit) -> None:
         """Worker ``name`` ended: report what it lost and replace it if work is left."""
         worker = self._workers.pop(name)
+        # Its reservation comes back and its resource slots are free: the
+        # items it was sent will never be reported.
         unsent = self._queue.remove_worker(name)
+        self._wake_waiting()
         if exit.clean and (worker.stopping or (worker.finishing and not worker.sent)):
             return
         if worker.stopping and not worker.sent:
@@ -274,6 +279,12 @@ class Controller:
         self._fleet.spawn(name, initial)
         if worker.finishing:
             self._fleet.send(name, Finish())
+
+    def _wake_waiting(self) -> None:
+        """Top up the workers that wait for work: a resource slot may have freed."""
+        for other in list(self._workers.values()):
+            if len(other.sent) < 2:
+                self._top_up(other)
 
     def _top_up(self, worker: _Worker) -> None:
         if worker.finishing or worker.stopping:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from testfleet.plugins.suite import ItemInfo, classify, describe
+from testfleet.plugins.suite import ItemInfo, classify, describe, holds
 
 if TYPE_CHECKING:
     from testfleet.categories import Category
@@ -27,6 +27,10 @@ class Inspection:
     infos: list[ItemInfo] = field(default_factory=list)
     categories: list[Category] = field(default_factory=list)
     assigned: dict[str, Category] = field(default_factory=dict)
+    #: Resource capacities as configured (a resource absent has capacity 1).
+    capacities: dict[str, int] = field(default_factory=dict)
+    #: Node id -> the resources the test holds (markers and non-parallel category).
+    holds: dict[str, frozenset[str]] = field(default_factory=dict)
     estimates: Estimates | None = None
     #: Whether the estimates came from recorded runs (else: defaults only).
     has_history: bool = False
@@ -43,13 +47,17 @@ class InspectPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from testfleet.plugins.suite import load_categories
+        from testfleet.plugins.suite import load_capacities, load_categories
 
         config = session.config
         infos = describe(session.items, config.rootpath)
         self.result.infos = infos
         self.result.categories = load_categories(config)
         self.result.assigned = classify(config, infos)
+        self.result.capacities = load_capacities(config)
+        self.result.holds = {
+            info.nodeid: holds(info, self.result.assigned[info.nodeid]) for info in infos
+        }
         self.result.estimates = self._estimates(config.rootpath, infos)
 
     def _estimates(self, rootdir: Path, infos: list[ItemInfo]) -> Estimates:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from testfleet.scheduling.plan import PlanItem, Unit, plan
+from testfleet.scheduling.resources import Resources, category_resource
 
 if TYPE_CHECKING:
     from testfleet.categories import Category
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 #: The categories of the run, loaded once from the rootdir's config.
 CATEGORIES = pytest.StashKey["list[Category]"]()
+#: The resource capacities of the run, loaded once from the rootdir's config.
+CAPACITIES = pytest.StashKey["dict[str, int]"]()
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class ItemInfo:
     #: The test file, relative to the rootdir, with ``/`` separators.
     path: str
     markers: frozenset[str]
+    #: The resources its ``resource`` markers (test, class, module) name.
+    resources: frozenset[str] = frozenset()
 
     @property
     def group(self) -> str:
@@ -48,8 +53,28 @@ def describe(items: Sequence[pytest.Item], rootdir: Path) -> list[ItemInfo]:
         except ValueError:
             path = item.path.as_posix()
         markers = frozenset(mark.name for mark in item.iter_markers())
-        infos.append(ItemInfo(item.nodeid, path, markers))
+        infos.append(ItemInfo(item.nodeid, path, markers, _resources(item)))
     return infos
+
+
+def _resources(item: pytest.Item) -> frozenset[str]:
+    names: set[str] = set()
+    for mark in item.iter_markers("resource"):
+        if not mark.args or mark.kwargs or not all(isinstance(a, str) and a for a in mark.args):
+            raise pytest.UsageError(
+                f"testfleet: {item.nodeid}: @pytest.mark.resource takes one or more resource "
+                f'names as strings, e.g. @pytest.mark.resource("smtp"); got '
+                f"args={mark.args!r} kwargs={mark.kwargs!r}"
+            )
+        names.update(mark.args)
+    return frozenset(names)
+
+
+def holds(info: ItemInfo, category: Category) -> frozenset[str]:
+    """The resources a test holds: its markers', and its category's when that is not parallel."""
+    if category.parallel:
+        return info.resources
+    return info.resources | {category_resource(category.name)}
 
 
 def plan_items(
@@ -57,7 +82,7 @@ def plan_items(
     categories: Mapping[str, Category],
     estimates: Estimates,
 ) -> list[PlanItem]:
-    """The planner's view of each item: estimate, priority, history flags, lane."""
+    """The planner's view of each item: estimate, priority, history flags, resources."""
     result = []
     for index, info in enumerate(infos):
         category = categories[info.nodeid]
@@ -69,14 +94,19 @@ def plan_items(
                 priority=category.priority,
                 failed_last=info.nodeid in estimates.failed_last,
                 new=info.nodeid in estimates.new,
-                lane=None if category.parallel else category.name,
+                holds=holds(info, category),
             )
         )
     return result
 
 
 def load_categories(config: pytest.Config) -> list[Category]:
-    """The run's categories, read once; a broken config is a usage error (exit 4)."""
+    """The run's categories, read once; a broken config is a usage error (exit 4).
+
+    The resource capacities are read with them, so that a broken resources
+    table is a usage error as early as a broken category.
+    """
+    load_capacities(config)
     if CATEGORIES not in config.stash:
         from testfleet.categories import CategoryConfigError
         from testfleet.categories import load_categories as load
@@ -86,6 +116,26 @@ def load_categories(config: pytest.Config) -> list[Category]:
         except CategoryConfigError as exc:
             raise pytest.UsageError(f"testfleet: {exc}") from None
     return config.stash[CATEGORIES]
+
+
+def load_capacities(config: pytest.Config) -> dict[str, int]:
+    """The run's resource capacities, read once; a broken config is a usage error."""
+    if CAPACITIES not in config.stash:
+        from testfleet.categories import CategoryConfigError, load_resources
+
+        try:
+            config.stash[CAPACITIES] = load_resources(config.rootpath)
+        except CategoryConfigError as exc:
+            raise pytest.UsageError(f"testfleet: {exc}") from None
+    return config.stash[CAPACITIES]
+
+
+def resources_of(items: Sequence[PlanItem], capacities: Mapping[str, int]) -> Resources:
+    """What the work queue needs to know: who holds what, and the capacities."""
+    return Resources(
+        holds={item.index: item.holds for item in items if item.holds},
+        capacities=dict(capacities),
+    )
 
 
 def estimates_for(config: pytest.Config, infos: Sequence[ItemInfo]) -> Estimates:
@@ -110,12 +160,12 @@ def classify(config: pytest.Config, infos: Sequence[ItemInfo]) -> dict[str, Cate
 
 def planned_units(
     session: pytest.Session, workers: int
-) -> tuple[list[Unit], dict[int, float], frozenset[int]]:
-    """The run's units in plan order, each item's estimate, and the items of lanes."""
+) -> tuple[list[Unit], dict[int, float], Resources]:
+    """The run's units in plan order, each item's estimate, and the resources held."""
     infos = describe(session.items, session.config.rootpath)
     estimates = estimates_for(session.config, infos)
     items = plan_items(infos, classify(session.config, infos), estimates)
-    units = plan(items, workers, estimates.group_cost)
+    capacities = load_capacities(session.config)
+    units = plan(items, workers, estimates.group_cost, capacities)
     weights = {item.index: item.estimate for item in items}
-    lanes = frozenset(item.index for item in items if item.lane is not None)
-    return units, weights, lanes
+    return units, weights, resources_of(items, capacities)

@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Sequence
 
-from testfleet.categories import CategorySummary
+from testfleet.categories import CategorySummary, ResourceSummary
 from testfleet.reporting.text import format_seconds
 
 _HEADER = ("category", "priority", "parallel", "tests", "estimate", "patterns/markers")
@@ -14,11 +14,12 @@ _HEADER = ("category", "priority", "parallel", "tests", "estimate", "patterns/ma
 _RIGHT = (False, True, False, True, True, False)
 
 
-def format_table(rows: Sequence[CategorySummary]) -> str:
+def format_table(rows: Sequence[CategorySummary], resources: Sequence[ResourceSummary] = ()) -> str:
     """An aligned plain-text table of ``rows`` with a total line, without a final newline.
 
     Markers show as ``mark:NAME`` after the patterns; ``other``, which has
-    neither, shows ``(the rest)``.
+    neither, shows ``(the rest)``.  When tests hold resources, a second table
+    lists them after a blank line.
     """
     ordered = sorted(rows, key=CategorySummary.sort_key)
     cells = [_HEADER]
@@ -45,7 +46,32 @@ def format_table(rows: Sequence[CategorySummary]) -> str:
         ).rstrip()
         for line in cells
     ]
+    if resources:
+        lines += ["", _resource_table(resources)]
     return "\n".join(lines)
+
+
+def _resource_table(resources: Sequence[ResourceSummary]) -> str:
+    header = ("resource", "capacity", "tests", "estimate", "per slot")
+    cells = [header]
+    cells += [
+        (
+            row.name,
+            str(row.capacity),
+            str(row.tests),
+            format_seconds(row.estimate),
+            format_seconds(row.per_slot),
+        )
+        for row in resources
+    ]
+    widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in cells
+    )
 
 
 def _selectors(row: CategorySummary) -> str:
@@ -53,12 +79,13 @@ def _selectors(row: CategorySummary) -> str:
     return ", ".join(selectors) if selectors else "(the rest)"
 
 
-def to_json(rows: Sequence[CategorySummary]) -> str:
+def to_json(rows: Sequence[CategorySummary], resources: Sequence[ResourceSummary] = ()) -> str:
     """The listing as JSON for machines: sorted keys, rows in priority order.
 
     ``{"categories": [{"name", "priority", "parallel", "tests", "estimate",
-    "patterns", "markers"}, ...], "total": {"tests", "estimate"}}``, estimates
-    in seconds rounded to milliseconds.
+    "patterns", "markers"}, ...], "resources": [{"name", "capacity", "tests",
+    "estimate"}, ...], "total": {"tests", "estimate"}}``, estimates in seconds
+    rounded to milliseconds; resources by name.
     """
     ordered = sorted(rows, key=CategorySummary.sort_key)
     document = {
@@ -73,6 +100,15 @@ def to_json(rows: Sequence[CategorySummary]) -> str:
                 "markers": list(row.markers),
             }
             for row in ordered
+        ],
+        "resources": [
+            {
+                "name": row.name,
+                "capacity": row.capacity,
+                "tests": row.tests,
+                "estimate": round(row.estimate, 3),
+            }
+            for row in resources
         ],
         "total": {
             "tests": sum(row.tests for row in ordered),

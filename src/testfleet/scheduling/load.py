@@ -5,9 +5,11 @@ one, as the planner (:mod:`testfleet.scheduling.plan`) ordered them.  A unit is
 reserved whole for one worker and sent to it a few items at a time.  Only at
 the tail, when a unit is larger than a fair share of the estimated work left,
 is it split; and when nothing is left to reserve, an idle worker steals every
-other item from the largest reservation.  Items of a *lane* (a category that
-must not run in parallel) are never split off or stolen: a lane stays on one
-worker.
+other item from the largest reservation.
+Items that hold resources (:mod:`testfleet.scheduling.resources`) are never
+split off or stolen, and are sent only to a worker that holds, or can take, a
+slot of each: a worker that cannot gets the next unit it can run instead, so
+no worker waits on a resource while there is work it could do.
 Items already sent to a worker are never taken back: a worker must know the
 item that follows the one it runs (pytest's ``nextitem``) to tear fixtures down
 correctly, so what it holds is its own.
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from testfleet.scheduling.resources import NO_RESOURCES, Resources
 
 
 def group_by_scope(keys: Sequence[Hashable]) -> list[list[int]]:
@@ -62,24 +66,36 @@ class _Group:
     items: list[int]
     #: A piece of a group split at the tail: meant for another worker.
     piece: bool = False
+    #: The resources its items hold; such a group is never split.
+    holds: frozenset[str] = field(default_factory=frozenset)
 
 
 class WorkQueue:
-    """The unsent work of a run, and which worker each piece is reserved for."""
+    """The unsent work of a run, which worker each piece is reserved for, and who
+    holds which resource."""
 
     def __init__(
         self,
         units: Iterable[Sequence[int]],
         *,
         weights: Mapping[int, float] | None = None,
-        lanes: Collection[int] = frozenset(),
+        resources: Resources | None = None,
+        lanes: Resources | None = None,
     ) -> None:
         """``weights`` are estimated seconds per item (1 each when absent);
-        ``lanes`` the items of non-parallel categories, whose units stay whole."""
-        self._groups: deque[_Group] = deque(_Group(list(u)) for u in units if u)
+        ``resources`` say which items hold what, and the capacities.
+
+        ``lanes`` is the former name of ``resources``, still passed by the
+        fleet plugin; give one or the other.
+        """
+        self._resources = resources or lanes or NO_RESOURCES
+        self._groups: deque[_Group] = deque(self._group(u) for u in units if u)
         self._reserved: dict[str, deque[int]] = {}
         self._weights = weights
-        self._lanes = frozenset(lanes)
+        #: Per worker, the items sent and not reported yet, with what each holds.
+        self._sent: dict[str, dict[int, frozenset[str]]] = {}
+        #: Workers told there is nothing more for them (they finish).
+        self._retired: set[str] = set()
         #: The weight of the units not reserved yet, kept as they come and go.
         self._queued_weight = sum(self._weight(g.items) for g in self._groups)
         items = sum(len(g.items) for g in self._groups)
@@ -91,15 +107,26 @@ class WorkQueue:
         return sum(len(g.items) for g in self._groups) + sum(map(len, self._reserved.values()))
 
     def available_to(self, worker: str) -> int:
-        """Unsent items that ``worker`` could still be given: all but others' lanes."""
-        others = sum(
-            1
-            for name, reservation in self._reserved.items()
-            if name != worker
-            for item in reservation
-            if item not in self._lanes
-        )
-        return sum(len(g.items) for g in self._groups) + len(self._reserved[worker]) + others
+        """Unsent items ``worker`` could still be given; 0 means it should finish.
+
+        Work waiting only for a resource other workers hold counts while the
+        worker can wait for it: with nothing in hand (it is handed work when
+        a slot frees), or with two or more items (it keeps running).  With a
+        single item it cannot run that one without a successor, so it finishes
+        unless every other worker has finished already: then it waits, and
+        each of them releases its slots as it ends.
+        """
+        runnable = self.runnable_for(worker)
+        if runnable or not self.unsent:
+            if not runnable:
+                self._retired.add(worker)
+            return runnable
+        in_hand = len(self._sent.get(worker, ()))
+        others_active = any(w != worker and w not in self._retired for w in self._reserved)
+        if in_hand == 1 and others_active:
+            self._retired.add(worker)
+            return 0
+        return self.unsent
 
     @property
     def in_tail(self) -> bool:
@@ -113,10 +140,17 @@ class WorkQueue:
         had been sent but not run, in their order, through ``reserved``.
         """
         self._reserved[worker] = deque(reserved)
+        self._sent[worker] = {}
 
     def remove_worker(self, worker: str) -> list[int]:
-        """Forget ``worker`` and return its unsent reservation, in order."""
+        """Forget ``worker``, release its slots, and return its unsent reservation."""
+        self._sent.pop(worker, None)
+        self._retired.discard(worker)
         return list(self._reserved.pop(worker, ()))
+
+    def done(self, worker: str, index: int) -> None:
+        """``worker`` reported item ``index``: the slots only it needed are free."""
+        self._sent.get(worker, {}).pop(index, None)
 
     def clear(self) -> None:
         """Drop all unsent work: the run is stopping."""
@@ -125,8 +159,12 @@ class WorkQueue:
         for reservation in self._reserved.values():
             reservation.clear()
 
+    def holders(self, name: str) -> list[str]:
+        """The workers holding a slot of resource ``name`` now."""
+        return [w for w, sent in self._sent.items() if any(name in h for h in sent.values())]
+
     def take(self, worker: str, count: int) -> list[int]:
-        """Up to ``count`` items for ``worker``; empty only when no work is left anywhere.
+        """Up to ``count`` items for ``worker``; empty when it can run nothing now.
 
         A batch runs on into the next whole units, but not into a piece split
         off for another worker; stealing happens only when the worker would
@@ -135,13 +173,14 @@ class WorkQueue:
         reservation = self._reserved[worker]
         batch: list[int] = []
         while len(batch) < count:
+            self._give_back_if_blocked(worker)
             if not reservation:
-                if batch and (self.in_tail or not self._fits(count - len(batch))):
+                if batch and (self.in_tail or not self._fits(worker, count - len(batch))):
                     break
-                reservation.extend(self._reserve() or ([] if batch else self._steal(worker)))
+                reservation.extend(self._reserve(worker) or ([] if batch else self._steal(worker)))
                 if not reservation:
                     break
-            batch.append(reservation.popleft())
+            batch.append(self._send(worker, reservation.popleft()))
         return batch
 
     def take_successor(self, worker: str) -> list[int]:
@@ -150,40 +189,105 @@ class WorkQueue:
         pytest must know the next item before it runs one, but a worker given
         one long unit must not get the next long unit just to know its
         successor: the successor comes from its own reservation, else from the
-        *last* unit of the plan, the smallest.
+        *last* unit of the plan, the smallest, that holds no resource.
         """
+        self._give_back_if_blocked(worker)
         reservation = self._reserved[worker]
         if not reservation:
             for position in range(len(self._groups) - 1, -1, -1):
                 group = self._groups[position]
-                if group.items[0] not in self._lanes:
+                if not group.holds:
                     del self._groups[position]
                     self._queued_weight -= self._weight(group.items)
                     reservation.extend(group.items)
                     break
             else:
                 return self.take(worker, 1)
-        return [reservation.popleft()] if reservation else []
+        return [self._send(worker, reservation.popleft())] if reservation else []
 
-    def _fits(self, room: int) -> bool:
+    def _group(self, items: Iterable[int], piece: bool = False) -> _Group:
+        members = list(items)
+        return _Group(members, piece, self._resources.of_all(members))
+
+    def _send(self, worker: str, item: int) -> int:
+        self._sent[worker][item] = self._resources.of(item)
+        return item
+
+    def _allowed(self, worker: str, holds: frozenset[str]) -> bool:
+        """Whether ``worker`` may be sent an item holding ``holds`` now."""
+        if not holds:
+            return True
+        mine = self._held_by(worker)
+        return all(
+            name in mine or len(self.holders(name)) < self._resources.capacity(name)
+            for name in holds
+        )
+
+    def _held_by(self, worker: str) -> frozenset[str]:
+        return frozenset().union(*self._sent.get(worker, {}).values())
+
+    def _give_back_if_blocked(self, worker: str) -> None:
+        """Put a reservation the worker cannot run now back in the plan, in front.
+
+        Only a replacement's reservation (its predecessor's unrun items) or a
+        unit whose slot another worker took meanwhile can be blocked.
+        """
+        reservation = self._reserved[worker]
+        if reservation and not self._allowed(worker, self._resources.of(reservation[0])):
+            group = self._group(reservation)
+            self._groups.appendleft(group)
+            self._queued_weight += self._weight(group.items)
+            reservation.clear()
+
+    def _next_position(self, worker: str) -> int | None:
+        """Where the first unit ``worker`` may run now is in the plan."""
+        for position, group in enumerate(self._groups):
+            if self._allowed(worker, group.holds):
+                return position
+        return None
+
+    def runnable_for(self, worker: str) -> int:
+        """Unsent items ``worker`` may be sent now (the others wait for a resource)."""
+        reservation = self._reserved.get(worker, deque())
+        own = (
+            len(reservation)
+            if reservation and self._allowed(worker, self._resources.of(reservation[0]))
+            else 0
+        )
+        queued = sum(len(g.items) for g in self._groups if self._allowed(worker, g.holds))
+        others = sum(
+            1
+            for name, reserved in self._reserved.items()
+            if name != worker
+            for item in reserved
+            if not self._resources.of(item)
+        )
+        return own + queued + others
+
+    def _fits(self, worker: str, room: int) -> bool:
         """Whether the next unit is no more work than ``room`` items of mean weight.
 
         A batch runs on into the next unit only then: it fills a batch with
         small modules, but never takes a large unit meant for another worker.
         """
-        return self._weight(self._groups[0].items) <= room * self._mean_weight
+        position = self._next_position(worker)
+        if position is None:
+            return False
+        return self._weight(self._groups[position].items) <= room * self._mean_weight
 
     def _weight(self, items: Iterable[int]) -> float:
         if self._weights is None:
             return float(sum(1 for _ in items))
         return sum(self._weights.get(i, 0.0) for i in items)
 
-    def _reserve(self) -> list[int]:
-        if not self._groups:
+    def _reserve(self, worker: str) -> list[int]:
+        position = self._next_position(worker)
+        if position is None:
             return []
-        head = self._groups.popleft()
+        head = self._groups[position]
+        del self._groups[position]
         group = head.items
-        if head.piece or group[0] in self._lanes:  # a fair share already, or a lane
+        if head.piece or head.holds:  # a fair share already, or bound to a resource
             self._queued_weight -= self._weight(group)
             return group
         # At the tail a whole unit would leave the other workers idle: split
@@ -202,13 +306,13 @@ class WorkQueue:
             pieces[-1].append(item)
             filled += weight
         for piece in reversed(pieces[1:]):
-            self._groups.appendleft(_Group(piece, piece=True))
+            self._groups.insert(position, _Group(piece, piece=True))
             self._queued_weight += self._weight(piece)
         return pieces[0]
 
     def _steal(self, thief: str) -> list[int]:
         def stealable(items: Iterable[int]) -> list[int]:
-            return [i for i in items if i not in self._lanes]
+            return [i for i in items if not self._resources.of(i)]
 
         candidates = [r for w, r in self._reserved.items() if w != thief and stealable(r)]
         if not candidates:

@@ -13,8 +13,12 @@ worker, in collection order, so their module and class fixtures are set up once.
 * A group is split only when that shortens the makespan: when it alone would
   run longer than a worker's fair share of the whole run.  Each piece pays the
   group's own setup cost again.
-* The tests of a category that must not run in parallel form one unit, a
-  *lane*, that is never split or shared, so they never overlap.
+* Tests that hold resources (a ``resource`` marker, or a ``parallel = false``
+  category) form units of their own per scope group, never split: the work
+  queue runs them on no more workers than the resource's capacity.  A
+  resource whose work per slot is a large part of a worker's fair share is on
+  the critical path, so its units come first within their priority, busiest
+  resource first: started late, it would be the tail of the run.
 """
 
 from __future__ import annotations
@@ -40,8 +44,8 @@ class PlanItem:
     failed_last: bool = False
     #: No run recorded it yet.
     new: bool = False
-    #: The non-parallel category it belongs to, if its category must run alone.
-    lane: str | None = None
+    #: The resources it holds for its whole run.
+    holds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,54 +58,103 @@ class Unit:
     priority: int = 0
     failed_last: bool = False
     new: bool = False
-    #: Set for the unit of a non-parallel category: never split, never shared.
-    lane: str | None = None
+    #: The resources its tests hold: such a unit is never split.
+    holds: frozenset[str] = frozenset()
+    #: Work per slot of its busiest resource, when that is on the critical path.
+    urgency: float = 0.0
 
-    def sort_key(self) -> tuple[int, bool, bool, float, int]:
-        """Priority first, then longest first; collection order breaks ties."""
-        return (self.priority, not self.failed_last, not self.new, -self.estimate, self.items[0])
+    def sort_key(self) -> tuple[int, float, bool, bool, float, int]:
+        """Priority, then critical resources (busiest first), then longest first;
+        collection order breaks ties."""
+        return (
+            self.priority,
+            -self.urgency,
+            not self.failed_last,
+            not self.new,
+            -self.estimate,
+            self.items[0],
+        )
 
 
-def lower_bound(estimates: Sequence[float], workers: int) -> float:
-    """No schedule on ``workers`` workers ends before max(sum / W, longest)."""
+#: A resource is on the critical path when its work per slot is at least this
+#: share of a worker's fair share of the run: its units are then started first.
+CRITICAL_SHARE = 0.25
+
+
+def lower_bound(estimates: Sequence[float], workers: int, chains: Sequence[float] = ()) -> float:
+    """No schedule on ``workers`` workers ends before max(sum / W, longest, chains).
+
+    ``chains`` are work that runs one slot at a time: each resource's work
+    divided by its capacity.
+    """
     if not estimates:
         return 0.0
-    return max(sum(estimates) / max(1, workers), *estimates)
+    return max(sum(estimates) / max(1, workers), *estimates, *chains)
+
+
+def resource_chains(
+    items: Sequence[PlanItem], capacities: Mapping[str, int] | None = None
+) -> dict[str, float]:
+    """Each resource's estimated work per slot: no run ends before the largest."""
+    return _work_per_slot(items, capacities or {})
 
 
 def plan(
     items: Sequence[PlanItem],
     workers: int,
     group_cost: Mapping[str, float] | None = None,
+    capacities: Mapping[str, int] | None = None,
 ) -> list[Unit]:
-    """The units of a run in the order workers should take them."""
+    """The units of a run in the order workers should take them.
+
+    ``capacities`` gives each resource's slots (1 when absent).
+    """
     group_cost = group_cost or {}
-    # A lane gathers its category whatever else differs; a scope group is also
-    # cut by priority, since a module may hold tests of several categories.
-    groups: dict[tuple[str | None, int, str], list[PlanItem]] = {}
+    capacities = capacities or {}
+    # A scope group is cut by priority, since a module may hold tests of
+    # several categories, and by the resources its tests hold.
+    groups: dict[tuple[frozenset[str], int, str], list[PlanItem]] = {}
     for item in sorted(items, key=lambda i: i.index):
-        key = (item.lane, 0, "") if item.lane else (None, item.priority, item.group)
-        groups.setdefault(key, []).append(item)
+        groups.setdefault((item.holds, item.priority, item.group), []).append(item)
     total = sum(i.estimate for i in items) + sum(group_cost.values())
     fair = total / max(1, workers)
+    per_slot = _work_per_slot(items, capacities)
     units: list[Unit] = []
-    for (lane, _priority, group), members in groups.items():
+    for (holds, _priority, group), members in groups.items():
         cost = group_cost.get(group, 0.0)
-        if lane is not None:
-            units.append(_unit(members, cost, lane=lane))
+        if holds:
+            urgency = max(per_slot[name] for name in holds)
+            if urgency < CRITICAL_SHARE * fair:
+                urgency = 0.0
+            units.append(_unit(members, cost, holds=holds, urgency=urgency))
         else:
             units.extend(_unit(piece, cost) for piece in _split(members, cost, fair))
     return sorted(units, key=Unit.sort_key)
 
 
-def _unit(members: Sequence[PlanItem], cost: float, lane: str | None = None) -> Unit:
+def _work_per_slot(items: Sequence[PlanItem], capacities: Mapping[str, int]) -> dict[str, float]:
+    """Each resource's estimated work divided by its capacity: its shortest chain."""
+    work: dict[str, float] = {}
+    for item in items:
+        for name in item.holds:
+            work[name] = work.get(name, 0.0) + item.estimate
+    return {name: seconds / max(1, capacities.get(name, 1)) for name, seconds in work.items()}
+
+
+def _unit(
+    members: Sequence[PlanItem],
+    cost: float,
+    holds: frozenset[str] = frozenset(),
+    urgency: float = 0.0,
+) -> Unit:
     return Unit(
         items=tuple(m.index for m in members),
         estimate=cost + sum(m.estimate for m in members),
         priority=min(m.priority for m in members),
         failed_last=any(m.failed_last for m in members),
         new=any(m.new for m in members),
-        lane=lane,
+        holds=holds,
+        urgency=urgency,
     )
 
 
