@@ -123,6 +123,11 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "resource(name, ...): the test holds these named resources for its whole run; "
+        "testfleet never runs more holders of one at a time than its capacity",
+    )
     config.stash[TESTRUN_UID] = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     workers: int | None = config.getoption("testfleet_workers")
     config.stash[REQUESTED_WORKERS] = workers
