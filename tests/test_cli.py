@@ -119,6 +119,73 @@ def test_plan_predicts_from_the_recorded_run(pytester: pytest.Pytester) -> None:
     )
 
 
+RESOURCED = {
+    "test_mail": "import pytest\npytestmark = pytest.mark.resource('smtp')\n"
+    "def test_a():\n    pass\ndef test_b():\n    pass\n",
+    "test_browser": "import pytest\n@pytest.mark.resource('browser', 'smtp')\n"
+    "def test_c():\n    pass\ndef test_d():\n    pass\n",
+}
+
+
+def test_discover_lists_resources_with_counts(pytester: pytest.Pytester) -> None:
+    """``discover`` lists each resource with its capacity, test count and estimate."""
+    pytester.makepyprojecttoml("[tool.testfleet.resources]\nbrowser = 2\nidle = 3\n")
+    pytester.makepyfile(**RESOURCED)
+    result = run_cli(pytester, "discover")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "resource*capacity*tests*estimate*per slot",
+            "browser*2*1*",
+            "idle*3*0*",
+            "smtp*1*3*",
+        ]
+    )
+    data = json.loads(run_cli(pytester, "discover", "--json").stdout.str())
+    rows = {row["name"]: (row["capacity"], row["tests"]) for row in data["resources"]}
+    assert rows == {"browser": (2, 1), "idle": (3, 0), "smtp": (1, 3)}
+
+
+def test_discover_counts_a_non_parallel_category_as_a_resource(
+    pytester: pytest.Pytester,
+) -> None:
+    """A parallel = false category shows as the resource category:NAME of capacity 1."""
+    pytester.makepyprojecttoml(
+        '[tool.testfleet.categories.db]\npatterns = ["test_db.py"]\nparallel = false\n'
+    )
+    pytester.makepyfile(test_db="def test_a():\n    pass\ndef test_b():\n    pass\n")
+    data = json.loads(run_cli(pytester, "discover", "--json").stdout.str())
+    assert [(r["name"], r["capacity"], r["tests"]) for r in data["resources"]] == [
+        ("category:db", 1, 2)
+    ]
+
+
+def test_discover_names_a_bad_capacity(pytester: pytest.Pytester) -> None:
+    """A bad capacity makes ``discover`` exit 4 with the key and the file named."""
+    pytester.makepyprojecttoml("[tool.testfleet.resources]\nsmtp = 0\n")
+    pytester.makepyfile(**RESOURCED)
+    result = run_cli(pytester, "discover")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*pyproject.toml: tool.testfleet.resources.smtp: capacity*"])
+
+
+def test_plan_counts_a_resource_in_the_prediction_and_the_bound(
+    pytester: pytest.Pytester,
+) -> None:
+    """Tests that all hold one resource cannot go faster with more workers."""
+    pytester.makepyfile(
+        test_mail="import time, pytest\npytestmark = pytest.mark.resource('smtp')\n"
+        + "".join(f"def test_{n}():\n    time.sleep(0.1)\n" for n in range(4))
+    )
+    recorded = pytester.runpytest_subprocess("--workers", "2", "-p", "no:cacheprovider")
+    assert recorded.ret == 0
+    result = run_cli(pytester, "plan", "--workers", "1,2")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["workers*predicted*lower bound*", "*1*0.4s*0.4s*", "*2*0.4s*0.4s*"]
+    )
+
+
 @pytest.mark.parametrize("counts", ["0,2", "two", ","])
 def test_plan_rejects_bad_worker_counts(pytester: pytest.Pytester, counts: str) -> None:
     """Worker counts must be whole numbers of 1 or more (argparse's usage error, exit 2)."""

@@ -1,4 +1,4 @@
-"""Acceptance tests of planned runs: categories, priorities, lanes, failed first."""
+"""Acceptance tests of planned runs: categories, priorities, serial categories, failed first."""
 
 from __future__ import annotations
 
