@@ -156,12 +156,15 @@ class WorkerDatabases(Mapping[str, DatabaseCopy]):
 
 @pytest.fixture(scope="session")
 def worker_databases(
-    request: pytest.FixtureRequest, worker_id: str, testrun_uid: str
+    request: pytest.FixtureRequest, worker_id: str
 ) -> Iterator[Mapping[str, DatabaseCopy]]:
     """This worker's own copy of each configured database, by name (``.url``, ``.name``)."""
     config = request.config
     specs = config.stash[DATABASES] if DATABASES in config.stash else _load(config)
-    copies = WorkerDatabases(specs, config.rootpath, testrun_uid, worker_id)
+    # The run id the controller cleans up with, not the testrun_uid fixture:
+    # pytest-xdist's fixture of that name may win, with an id of its own.
+    run_id = config.stash[TESTRUN_UID]
+    copies = WorkerDatabases(specs, config.rootpath, run_id, worker_id)
     yield copies
     copies.drop_all()
 

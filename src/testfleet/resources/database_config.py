@@ -20,7 +20,7 @@ import importlib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Keys a database table may hold.
@@ -63,6 +63,9 @@ class DatabaseSpec:
     #: Globs relative to the rootdir; while their contents are unchanged the
     #: template is kept across runs.  Empty: one template per run.
     key_files: tuple[str, ...] = ()
+    #: The file it was configured in, and the dotted key of its table, for messages.
+    source: str = field(default="configuration", compare=False)
+    where: str = field(default="databases", compare=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -153,7 +156,7 @@ def _spec(
         raise DatabaseConfigError(
             source, f"{where}.key_files", "must be an array of glob strings (rootdir-relative)"
         )
-    return DatabaseSpec(name, url, setup, tuple(key_files))
+    return DatabaseSpec(name, url, setup, tuple(key_files), source=source, where=where)
 
 
 def load_databases(rootdir: Path, environ: Mapping[str, str] | None = None) -> list[DatabaseSpec]:
@@ -186,10 +189,10 @@ def load_databases(rootdir: Path, environ: Mapping[str, str] | None = None) -> l
     return []
 
 
-def load_setup(spec: DatabaseSpec, source: str = "configuration") -> Callable[[str], object]:
+def load_setup(spec: DatabaseSpec) -> Callable[[str], object]:
     """Import ``spec.setup``; raises :class:`DatabaseConfigError` saying why it cannot."""
     module_name, _, function_name = spec.setup.partition(":")
-    where = f"databases.{spec.name}.setup"
+    source, where = spec.source, f"{spec.where}.setup"
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # any import failure is the user's setup being unusable
