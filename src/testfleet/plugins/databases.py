@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,13 +27,9 @@ from testfleet.resources.database_config import (
     load_setup,
     template_key,
 )
-from testfleet.resources.databases import (
-    DatabaseCopy,
-    DatabaseError,
-    DatabaseMaker,
-    check_reachable,
-    drop_run,
-)
+
+if TYPE_CHECKING:
+    from testfleet.resources.databases import DatabaseCopy, DatabaseMaker
 
 #: The databases configured for this run, once checked.
 DATABASES = pytest.StashKey[list[DatabaseSpec]]()
@@ -83,6 +80,9 @@ class DatabasesPlugin:
         if "worker_database" in wanted and len(self.specs) > 1:
             raise pytest.UsageError(_several([spec.name for spec in self.specs]))
         self.used = True
+        # Imported only by a run whose tests ask for a database copy.
+        from testfleet.resources.databases import DatabaseError, check_reachable
+
         for spec in self.specs:
             try:
                 check_reachable(spec, self.config.rootpath)
@@ -92,6 +92,8 @@ class DatabasesPlugin:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if not self.used or os.getpid() != self._pid or hasattr(config, "workerinput"):
             return
+        from testfleet.resources.databases import DatabaseError, drop_run
+
         for spec in self.specs:
             try:
                 drop_run(spec, config.rootpath, config.stash[TESTRUN_UID])
@@ -107,7 +109,7 @@ def _several(names: list[str]) -> str:
     )
 
 
-class WorkerDatabases(Mapping[str, DatabaseCopy]):
+class WorkerDatabases(Mapping[str, "DatabaseCopy"]):
     """This worker's copies by database name, each made when first asked for."""
 
     def __init__(self, specs: list[DatabaseSpec], rootdir: Path, run_id: str, worker: str) -> None:
@@ -124,6 +126,8 @@ class WorkerDatabases(Mapping[str, DatabaseCopy]):
         if spec is None:
             known = ", ".join(self._specs) or "none"
             raise KeyError(f"no database {name!r} is configured (configured: {known})")
+        from testfleet.resources.databases import DatabaseError, DatabaseMaker
+
         maker = DatabaseMaker(spec, self._rootdir, self._run_id, load_setup(spec))
         try:
             copy = maker.create(self._worker, template_key(spec, self._rootdir))
@@ -141,6 +145,8 @@ class WorkerDatabases(Mapping[str, DatabaseCopy]):
 
     def drop_all(self) -> None:
         """Drop the copies made, and release their locks."""
+        from testfleet.resources.databases import DatabaseError
+
         errors = []
         for maker, copy in self._made.values():
             try:
