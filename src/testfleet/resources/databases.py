@@ -233,7 +233,8 @@ class PostgresStore:
             import psycopg
         except ImportError:
             raise DatabaseError(
-                f"databases.{spec.name}: PostgreSQL needs psycopg: pip install 'psycopg[binary]'"
+                f"databases.{spec.name}: PostgreSQL needs psycopg: "
+                "pip install 'testfleet[postgres]'"
             ) from None
         try:
             self._conn: Any = psycopg.connect(admin, autocommit=True, connect_timeout=10)
