@@ -17,6 +17,9 @@ import pytest
 
 from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID
 
+# The fleet_cache fixture and its end-of-run line, in every run (cheap until used).
+pytest_plugins = ["testfleet.plugins.cache"]
+
 
 def parse_workers(value: str) -> int:
     """``--workers`` takes a whole number of workers, or ``auto`` for one per usable CPU."""

@@ -1,0 +1,161 @@
+"""The ``fleet_cache`` fixture: a cache every worker of the run shares.
+
+Registered in every run (``testfleet.plugin`` names this module in its
+``pytest_plugins``), it costs nothing until a test asks for ``fleet_cache``:
+sqlite3 and the cache's code are imported then.  The configuration is read at
+configure time, in the controller, so that a bad one stops the run at once
+(usage error, exit code 4); forked workers inherit it.
+
+Where the store lives: with ``persist = true``, ``.testfleet/cache.db`` under the
+rootdir; otherwise a file in the run's base temporary directory, which the
+controller creates before it forks (each worker's own basetemp is a directory
+below it), so every process of the run reaches the same file and the next run
+starts empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from testfleet.plugins.keys import TESTRUN_UID
+
+if TYPE_CHECKING:
+    from testfleet.resources.cache import CacheConfig, ScalableCache
+    from testfleet.resources.cache_sqlite import SqliteStore
+
+#: The run's cache configuration, read once by the controller; None: the defaults.
+CACHE_CONFIG = pytest.StashKey["CacheConfig | None"]()
+
+#: The store's file name in the run's base temporary directory.
+RUN_FILE = "testfleet-cache.db"
+#: The persistent store, relative to the rootdir.
+PERSISTENT_FILE = Path(".testfleet", "cache.db")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if CACHE_CONFIG not in config.stash:
+        config.stash[CACHE_CONFIG] = read_cache_config(config.rootpath)
+
+
+def read_cache_config(rootdir: Path) -> CacheConfig | None:
+    """``testfleet.toml``'s ``[cache]`` if it has one, else ``pyproject.toml``'s
+    ``[tool.testfleet.cache]``, else None (the defaults); a bad one is a usage error."""
+    for path, keys in (
+        (rootdir / "testfleet.toml", ("cache",)),
+        (rootdir / "pyproject.toml", ("tool", "testfleet", "cache")),
+    ):
+        # Most runs configure no cache: a file that never says "cache" is not
+        # parsed, so a plain pytest run pays no TOML parse for this plugin.
+        if not path.is_file() or "cache" not in path.read_text(encoding="utf-8", errors="replace"):
+            continue
+        from testfleet.categories.config import CategoryConfigError, _read_toml
+        from testfleet.resources.cache import CacheConfigError, parse_cache_config
+
+        try:
+            table: object = _read_toml(path)
+            for key in keys:
+                if not isinstance(table, dict) or key not in table:
+                    break
+                table = table[key]
+            else:
+                return parse_cache_config(table, str(path), ".".join(keys))
+        except (CacheConfigError, CategoryConfigError) as exc:
+            raise pytest.UsageError(f"testfleet: {exc}") from None
+    # None rather than CacheConfig(): a run that never uses the cache does not
+    # import its code.
+    return None
+
+
+def _config_of(config: pytest.Config) -> CacheConfig:
+    if CACHE_CONFIG not in config.stash:
+        config.stash[CACHE_CONFIG] = read_cache_config(config.rootpath)
+    found = config.stash[CACHE_CONFIG]
+    if found is None:
+        from testfleet.resources.cache import CacheConfig
+
+        found = CacheConfig()
+    return found
+
+
+def _persists(config: pytest.Config) -> bool:
+    found = config.stash.get(CACHE_CONFIG, None)
+    return found is not None and found.persist
+
+
+def _store_path(config: pytest.Config, *, create: bool) -> Path | None:
+    """The run's store file; None when it does not exist and ``create`` is false."""
+    if _persists(config):
+        path = config.rootpath / PERSISTENT_FILE
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return path if create or path.is_file() else None
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None:
+        raise pytest.UsageError("testfleet: fleet_cache needs pytest's tmpdir plugin")
+    if not create:
+        # Do not create a base temporary directory just to find it empty.
+        basetemp: Path | None = factory._basetemp
+        found = None if basetemp is None else basetemp / RUN_FILE
+        return found if found is not None and found.is_file() else None
+    if hasattr(config, "workerinput"):
+        # A worker's basetemp is <the controller's basetemp>/<worker id>.
+        return Path(factory.getbasetemp()).parent / RUN_FILE
+    return Path(factory.getbasetemp()) / RUN_FILE
+
+
+def _open_store(config: pytest.Config, path: Path) -> SqliteStore:
+    from testfleet.resources.cache_sqlite import SqliteStore
+
+    return SqliteStore(path, _config_of(config), config.stash.get(TESTRUN_UID, "run"))
+
+
+@pytest.fixture(scope="session")
+def fleet_cache(request: pytest.FixtureRequest) -> Iterator[ScalableCache]:
+    """A cache of bytes, str and JSON values shared by every worker of the run.
+
+    ``get(key, default=None)``, ``set(key, value)``, ``get_or_set(key, build)``
+    (built once in the whole run) and ``stats()``.
+    """
+    from testfleet.resources.cache import ScalableCache
+    from testfleet.resources.cache_sqlite import CacheStoreError
+
+    path = _store_path(request.config, create=True)
+    assert path is not None
+    try:
+        store = _open_store(request.config, path)
+    except CacheStoreError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield ScalableCache(store)
+    finally:
+        store.close()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if hasattr(config, "workerinput"):
+        return  # the controller speaks for the whole run
+    path = _store_path(config, create=False)
+    if path is None:
+        return
+    from testfleet.resources.cache import format_stats
+    from testfleet.resources.cache_sqlite import CacheStoreError
+
+    try:
+        store = _open_store(config, path)
+    except CacheStoreError as exc:
+        terminalreporter.write_line(str(exc))
+        return
+    try:
+        stats = store.stats()
+        if _persists(config):
+            store.forget_run()
+    finally:
+        store.close()
+    if stats.used:
+        terminalreporter.write_line(format_stats(stats))
