@@ -17,6 +17,7 @@ from testfleet.resources.database_config import (
 )
 from testfleet.resources.databases import (
     MAX_NAME_BYTES,
+    SqliteStore,
     base_name,
     copy_name,
     name_prefix,
@@ -154,3 +155,17 @@ def test_template_key_follows_key_files_and_setup(tmp_path: Path) -> None:
     assert second != first
     (tmp_path / "more.sql").write_text("")
     assert template_key(keyed, tmp_path) not in (first, second)
+
+
+def test_sqlite_run_lock(tmp_path: Path) -> None:
+    """A run is alive while a process holds its lock; once free, its lock file is removed."""
+    sqlite = spec(url="sqlite:///db/site.sqlite3")
+    holder, checker = SqliteStore(sqlite, tmp_path), SqliteStore(sqlite, tmp_path)
+    holder.hold_run("abc")
+    assert checker.run_alive("abc")
+    holder.close()
+    assert not checker.run_alive("abc")
+    assert list((tmp_path / "db").glob(".*_tfr_*")) == []
+    holder.hold_run("abc")  # a new lock file after the old one was removed
+    assert checker.run_alive("abc")
+    holder.close()

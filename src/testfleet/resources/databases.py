@@ -339,9 +339,17 @@ class SqliteStore:
     def hold_run(self, tag: str) -> None:
         import fcntl
 
-        fd = os.open(self._run_lock(tag), os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        self._held.append(fd)
+        lock = self._run_lock(tag)
+        while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            # run_alive removes a free lock file while holding it: a lock taken on
+            # a file it removed would hold nothing, so take the new file's.
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                    self._held.append(fd)
+                    return
+            os.close(fd)
 
     def run_alive(self, tag: str) -> bool:
         import fcntl
@@ -349,13 +357,14 @@ class SqliteStore:
         lock = self._run_lock(tag)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            lock.unlink(missing_ok=True)
+            return False
         finally:
             os.close(fd)
-        lock.unlink(missing_ok=True)
-        return False
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
