@@ -284,3 +284,16 @@ def test_builder_that_dies_is_replaced(pytester: pytest.Pytester, run: Run) -> N
     # The test whose worker died fails (a crash); the others read the survivor's value.
     result.assert_outcomes(passed=3, failed=1)
     assert len(list((pytester.path / "builds").iterdir())) == 2
+
+
+def test_under_pytest_xdist(pytester: pytest.Pytester, run: Run) -> None:
+    """Under pytest-xdist's -n the workers share the cache too, and the line sums them."""
+    pytester.makepyfile(test_site=CONCURRENT_SUITE)
+    (pytester.path / "builds").mkdir()
+    (pytester.path / "arrived").mkdir()
+    result = run("-n", "2")
+    result.assert_outcomes(passed=4)
+    assert len(list((pytester.path / "builds").iterdir())) == 1
+    result.stdout.fnmatch_lines(
+        ["testfleet cache: 3 hits, 1 misses, 1 sets, 0 evictions, ~* s saved"]
+    )

@@ -15,13 +15,13 @@ starts empty.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
-from testfleet.plugins.keys import TESTRUN_UID
 
 if TYPE_CHECKING:
     from testfleet.resources.cache import CacheConfig, ScalableCache
@@ -32,6 +32,8 @@ CACHE_CONFIG = pytest.StashKey["CacheConfig | None"]()
 
 #: The store's file name in the run's base temporary directory.
 RUN_FILE = "testfleet-cache.db"
+#: The file holding the id of the run's counters, in the run's base temporary directory.
+RUN_KEY_FILE = "testfleet-cache.run"
 #: The persistent store, relative to the rootdir.
 PERSISTENT_FILE = Path(".testfleet", "cache.db")
 
@@ -86,31 +88,57 @@ def _persists(config: pytest.Config) -> bool:
     return found is not None and found.persist
 
 
-def _store_path(config: pytest.Config, *, create: bool) -> Path | None:
-    """The run's store file; None when it does not exist and ``create`` is false."""
-    if _persists(config):
-        path = config.rootpath / PERSISTENT_FILE
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        return path if create or path.is_file() else None
+def _run_dir(config: pytest.Config, *, create: bool) -> Path | None:
+    """The run's base temporary directory, which every process of the run reaches.
+
+    None when ``create`` is false and nothing made it: no test used the cache.
+    """
     factory = getattr(config, "_tmp_path_factory", None)
     if factory is None:
         raise pytest.UsageError("testfleet: fleet_cache needs pytest's tmpdir plugin")
     if not create:
         # Do not create a base temporary directory just to find it empty.
         basetemp: Path | None = factory._basetemp
-        found = None if basetemp is None else basetemp / RUN_FILE
-        return found if found is not None and found.is_file() else None
+        return basetemp
     if hasattr(config, "workerinput"):
-        # A worker's basetemp is <the controller's basetemp>/<worker id>.
-        return Path(factory.getbasetemp()).parent / RUN_FILE
-    return Path(factory.getbasetemp()) / RUN_FILE
+        # A worker's basetemp (testfleet's or pytest-xdist's) is
+        # <the controller's basetemp>/<worker id>.
+        return Path(factory.getbasetemp()).parent
+    return Path(factory.getbasetemp())
 
 
-def _open_store(config: pytest.Config, path: Path) -> SqliteStore:
+def _store_path(config: pytest.Config, run_dir: Path) -> Path:
+    if _persists(config):
+        return config.rootpath / PERSISTENT_FILE
+    return run_dir / RUN_FILE
+
+
+def _run_key(run_dir: Path) -> str:
+    """The id of this run's counters, the same in every process of the run.
+
+    The first process to use the cache writes it in the run's directory (pytest
+    empties that directory at the start of each run, even a given --basetemp):
+    a controller's own run id would not do, since pytest-xdist's workers get
+    another one.
+    """
+    marker = run_dir / RUN_KEY_FILE
+    if not marker.is_file():
+        # Written whole, then linked: a reader never sees a half-written key.
+        candidate = run_dir / f"{RUN_KEY_FILE}.{os.getpid()}"
+        candidate.write_text(uuid.uuid4().hex, encoding="ascii")
+        try:
+            os.link(candidate, marker)
+        except FileExistsError:
+            pass  # another process of the run was first: its key is the run's
+        finally:
+            candidate.unlink()
+    return marker.read_text(encoding="ascii")
+
+
+def _open_store(config: pytest.Config, path: Path, run_dir: Path) -> SqliteStore:
     from testfleet.resources.cache_sqlite import SqliteStore
 
-    return SqliteStore(path, _config_of(config), config.stash.get(TESTRUN_UID, "run"))
+    return SqliteStore(path, _config_of(config), _run_key(run_dir))
 
 
 @pytest.fixture(scope="session")
@@ -123,10 +151,12 @@ def fleet_cache(request: pytest.FixtureRequest) -> Iterator[ScalableCache]:
     from testfleet.resources.cache import ScalableCache
     from testfleet.resources.cache_sqlite import CacheStoreError
 
-    path = _store_path(request.config, create=True)
-    assert path is not None
+    run_dir = _run_dir(request.config, create=True)
+    assert run_dir is not None
+    path = _store_path(request.config, run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        store = _open_store(request.config, path)
+        store = _open_store(request.config, path, run_dir)
     except CacheStoreError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
@@ -140,14 +170,15 @@ def pytest_terminal_summary(
 ) -> None:
     if hasattr(config, "workerinput"):
         return  # the controller speaks for the whole run
-    path = _store_path(config, create=False)
-    if path is None:
-        return
+    run_dir = _run_dir(config, create=False)
+    if run_dir is None or not (run_dir / RUN_KEY_FILE).is_file():
+        return  # no process of the run used the cache
+    path = _store_path(config, run_dir)
     from testfleet.resources.cache import format_stats
     from testfleet.resources.cache_sqlite import CacheStoreError
 
     try:
-        store = _open_store(config, path)
+        store = _open_store(config, path, run_dir)
     except CacheStoreError as exc:
         terminalreporter.write_line(str(exc))
         return
