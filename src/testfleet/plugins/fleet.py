@@ -126,5 +126,5 @@ class FleetPlugin:
         from testfleet.plugins.suite import planned_units
         from testfleet.scheduling import WorkQueue
 
-        units, weights, lanes = planned_units(session, workers)
-        return WorkQueue([u.items for u in units], weights=weights, lanes=lanes)
+        units, weights, resources = planned_units(session, workers)
+        return WorkQueue([u.items for u in units], weights=weights, resources=resources)

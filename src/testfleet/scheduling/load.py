@@ -80,15 +80,10 @@ class WorkQueue:
         *,
         weights: Mapping[int, float] | None = None,
         resources: Resources | None = None,
-        lanes: Resources | None = None,
     ) -> None:
         """``weights`` are estimated seconds per item (1 each when absent);
-        ``resources`` say which items hold what, and the capacities.
-
-        ``lanes`` is the former name of ``resources``, still passed by the
-        fleet plugin; give one or the other.
-        """
-        self._resources = resources or lanes or NO_RESOURCES
+        ``resources`` say which items hold what, and the capacities."""
+        self._resources = resources or NO_RESOURCES
         self._groups: deque[_Group] = deque(self._group(u) for u in units if u)
         self._reserved: dict[str, deque[int]] = {}
         self._weights = weights
