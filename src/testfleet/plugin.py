@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from testfleet.plugins.databases import worker_database, worker_databases  # noqa: F401
 from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID
 
 # The fleet_cache fixture and its end-of-run line, in every run (cheap until used).
@@ -136,6 +137,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REQUESTED_WORKERS] = workers
     if hasattr(config, "workerinput"):
         return  # an xdist (or testfleet) worker: its controller does testfleet's work
+    from testfleet.plugins.databases import configure_databases
+
+    configure_databases(config)  # a bad [databases] table is a usage error, now
     history: str | None = config.getoption("testfleet_history")
     shard: str | None = config.getoption("testfleet_shard")
     if workers is not None or history is not None or shard is not None:

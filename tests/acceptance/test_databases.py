@@ -20,8 +20,6 @@ Run = Callable[..., pytest.RunResult]
 #: The local server of tests/conftest.py (trust auth).
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
-#: Until plugin.py registers the fixtures itself.
-PLUGIN = ("-p", "testfleet.plugins.databases")
 
 SEED_SQLITE = """
 import pathlib, sqlite3, uuid
@@ -123,7 +121,7 @@ def test_sqlite_workers_get_their_own_copies(pytester: pytest.Pytester, run: Run
     and no copy or template is left after the run."""
     configure(pytester, "sqlite:///data/site.sqlite3")
     pytester.makepyfile(seed=SEED_SQLITE, test_db=TESTS_SQLITE)
-    result = run(*PLUGIN, "--workers", "2")
+    result = run("--workers", "2")
     result.assert_outcomes(passed=8)
     seen = copies_seen(pytester)
     assert sorted(seen) == ["gw0", "gw1"]
@@ -136,7 +134,7 @@ def test_sqlite_plain_run_names_the_copy_for_master(pytester: pytest.Pytester, r
     """Without workers the single copy is named for ``master`` and dropped at the end."""
     configure(pytester, "sqlite:///data/site.sqlite3")
     pytester.makepyfile(seed=SEED_SQLITE, test_db=TESTS_SQLITE)
-    run(*PLUGIN).assert_outcomes(passed=8)
+    run().assert_outcomes(passed=8)
     ((worker, name),) = copies_seen(pytester).items()
     assert worker == "master"
     assert name.startswith("site_tfc_")
@@ -152,11 +150,11 @@ def test_sqlite_template_kept_while_key_files_unchanged(
     pytester.makepyfile(seed=SEED_SQLITE, test_db=TESTS_SQLITE)
     (pytester.path / "schema").mkdir()
     (pytester.path / "schema" / "a.sql").write_text("one")
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=8)
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=8)
+    run("--workers", "2").assert_outcomes(passed=8)
+    run("--workers", "2").assert_outcomes(passed=8)
     assert setups(pytester) == 1
     (pytester.path / "schema" / "a.sql").write_text("two")
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=8)
+    run("--workers", "2").assert_outcomes(passed=8)
     assert setups(pytester) == 2
     kept = [p.name for p in (pytester.path / "data").glob("*.sqlite3")]
     assert len(kept) == 1
@@ -170,7 +168,7 @@ def test_postgres_workers_get_their_own_copies(
     and the run's copies and template are dropped at its end."""
     configure(pytester, f"{POSTGRES}/{pg_base}")
     pytester.makepyfile(seed=SEED_POSTGRES, test_db=TESTS_POSTGRES)
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=8)
+    run("--workers", "2").assert_outcomes(passed=8)
     seen = copies_seen(pytester)
     assert sorted(seen) == ["gw0", "gw1"]
     assert len(set(seen.values())) == 2
@@ -187,13 +185,13 @@ def test_postgres_template_kept_while_key_files_unchanged(
     configure(pytester, f"{POSTGRES}/{pg_base}", 'key_files = ["schema.sql"]')
     pytester.makepyfile(seed=SEED_POSTGRES, test_db=TESTS_POSTGRES)
     (pytester.path / "schema.sql").write_text("one")
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=8)
+    run("--workers", "2").assert_outcomes(passed=8)
     first = pg_names(postgres_admin, pg_base)
-    run(*PLUGIN).assert_outcomes(passed=8)
+    run().assert_outcomes(passed=8)
     assert setups(pytester) == 1
     assert pg_names(postgres_admin, pg_base) == first
     (pytester.path / "schema.sql").write_text("two")
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=8)
+    run("--workers", "2").assert_outcomes(passed=8)
     assert setups(pytester) == 2
     (kept,) = pg_names(postgres_admin, pg_base)
     assert "_tfk_" in kept
@@ -245,7 +243,7 @@ def test_postgres_copies_of_a_killed_run_are_dropped_by_the_next(
         seed=SEED_POSTGRES, test_db=TESTS_POSTGRES, test_sleep_a=SLEEPER, test_sleep_b=SLEEPER
     )
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    command += [*PLUGIN, "--workers", "2", "test_sleep_a.py", "test_sleep_b.py"]
+    command += ["--workers", "2", "test_sleep_a.py", "test_sleep_b.py"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     process = subprocess.Popen(
         command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
@@ -255,7 +253,7 @@ def test_postgres_copies_of_a_killed_run_are_dropped_by_the_next(
         assert wait_for(lambda: len(ready()) == 2), "the workers did not start"
         held = pg_names(postgres_admin, pg_base)
         assert len([n for n in held if "_tfc_" in n]) == 2
-        run(*PLUGIN, "--workers", "2", "test_db.py").assert_outcomes(passed=8)
+        run("--workers", "2", "test_db.py").assert_outcomes(passed=8)
         assert pg_names(postgres_admin, pg_base) == held, "a live run's copies were dropped"
     finally:
         for pid in [*ready(), process.pid]:
@@ -265,7 +263,7 @@ def test_postgres_copies_of_a_killed_run_are_dropped_by_the_next(
     # The server ends a killed client's session (and its run lock) a moment later.
     tag = next(name for name in held if "_tfc_" in name).split("_tfc_")[1][:12]
     assert wait_for(lambda: not run_lock_held(postgres_admin, tag)), "the run lock stayed"
-    run(*PLUGIN, "test_db.py").assert_outcomes(passed=8)
+    run("test_db.py").assert_outcomes(passed=8)
     assert pg_names(postgres_admin, pg_base) == []
 
 
@@ -278,7 +276,7 @@ def test_sqlite_copies_of_a_killed_run_are_dropped_by_the_next(
         seed=SEED_SQLITE, test_db=TESTS_SQLITE, test_sleep_a=SLEEPER, test_sleep_b=SLEEPER
     )
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    command += [*PLUGIN, "--workers", "2", "test_sleep_a.py", "test_sleep_b.py"]
+    command += ["--workers", "2", "test_sleep_a.py", "test_sleep_b.py"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     process = subprocess.Popen(
         command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
@@ -291,7 +289,7 @@ def test_sqlite_copies_of_a_killed_run_are_dropped_by_the_next(
             os.kill(pid, signal.SIGKILL)
         process.wait()
     assert len(list((pytester.path / "data").glob("*_tfc_*"))) == 2
-    run(*PLUGIN, "test_db.py").assert_outcomes(passed=8)
+    run("test_db.py").assert_outcomes(passed=8)
     assert list((pytester.path / "data").glob("*.sqlite3")) == []
 
 
@@ -301,7 +299,7 @@ def test_unreachable_server_is_a_usage_error(pytester: pytest.Pytester, run: Run
     pytest.importorskip("psycopg")
     configure(pytester, "postgresql://app:s3cret@127.0.0.1:1/site")
     pytester.makepyfile(seed=SEED_POSTGRES, test_db=TESTS_POSTGRES)
-    result = run(*PLUGIN, "--workers", "2")
+    result = run("--workers", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
@@ -337,7 +335,7 @@ def test_bad_config_is_a_usage_error(
     """Bad database configuration stops the run before collection with exit 4 naming it."""
     pytester.makefile(".toml", pyproject="\n".join(["[tool.testfleet.databases.main]", *lines]))
     pytester.makepyfile(seed=SEED_SQLITE, test_db=TESTS_SQLITE)
-    result = run(*PLUGIN, "--workers", "2")
+    result = run("--workers", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: testfleet databases: *pyproject.toml: {message}"])
 
@@ -365,9 +363,9 @@ def test_both(worker_databases):
     assert worker_databases["beta"].path.exists()
 """,
     )
-    run(*PLUGIN, "--workers", "2").assert_outcomes(passed=1)
+    run("--workers", "2").assert_outcomes(passed=1)
     assert setups(pytester) == 2
     pytester.makepyfile(test_one="def test_one(worker_database): pass")
-    result = run(*PLUGIN)
+    result = run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*worker_database needs exactly one*2 (alpha, beta)*"])

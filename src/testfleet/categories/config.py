@@ -167,12 +167,12 @@ def load_categories(rootdir: Path) -> list[Category]:
     """
     own = rootdir / "testfleet.toml"
     if own.is_file():
-        document = _read_toml(own)
+        document = read_toml(own)
         if "categories" in document:
             return _parse_at(document, ("categories",), str(own))
     pyproject = rootdir / "pyproject.toml"
     if pyproject.is_file():
-        document = _read_toml(pyproject)
+        document = read_toml(pyproject)
         tool = _table_at(document, ("tool",), str(pyproject))
         testfleet = _table_at(tool, ("tool", "testfleet"), str(pyproject))
         if "categories" in testfleet:
@@ -316,7 +316,12 @@ def _parallel(table: Mapping[str, object], source: str, where: str) -> bool:
     return value
 
 
-def _read_toml(path: Path) -> dict[str, object]:
+def read_toml(path: Path) -> dict[str, object]:
+    """The TOML document in ``path``; errors name the file (and the line).
+
+    The one reader of testfleet's configuration files: categories, resources,
+    the shared cache and per-worker databases all read through it.
+    """
     # Imported here, not at the top: only a run that reads configuration pays for it.
     if sys.version_info >= (3, 11):
         import tomllib

@@ -21,9 +21,9 @@ from pathlib import Path
 from testfleet.categories.config import (
     CategoryConfigError,
     _dotted,
-    _read_toml,
     _table_at,
     _toml_type,
+    read_toml,
 )
 
 
@@ -54,14 +54,14 @@ def load_resources(rootdir: Path) -> dict[str, int]:
     if it has one, else ``pyproject.toml``'s ``[tool.testfleet.resources]``, else none."""
     own = rootdir / "testfleet.toml"
     if own.is_file():
-        document = _read_toml(own)
+        document = read_toml(own)
         if "resources" in document:
             return parse_resources(
                 _table_at(document, ("resources",), str(own)), str(own), key="resources"
             )
     pyproject = rootdir / "pyproject.toml"
     if pyproject.is_file():
-        document = _read_toml(pyproject)
+        document = read_toml(pyproject)
         tool = _table_at(document, ("tool",), str(pyproject))
         testfleet = _table_at(tool, ("tool", "testfleet"), str(pyproject))
         if "resources" in testfleet:

@@ -54,11 +54,11 @@ def read_cache_config(rootdir: Path) -> CacheConfig | None:
         # parsed, so a plain pytest run pays no TOML parse for this plugin.
         if not path.is_file() or "cache" not in path.read_text(encoding="utf-8", errors="replace"):
             continue
-        from testfleet.categories.config import CategoryConfigError, _read_toml
+        from testfleet.categories.config import CategoryConfigError, read_toml
         from testfleet.resources.cache import CacheConfigError, parse_cache_config
 
         try:
-            table: object = _read_toml(path)
+            table: object = read_toml(path)
             for key in keys:
                 if not isinstance(table, dict) or key not in table:
                     break

@@ -164,7 +164,7 @@ def load_databases(rootdir: Path, environ: Mapping[str, str] | None = None) -> l
 
     Raises :class:`DatabaseConfigError` (a TOML syntax error included).
     """
-    from testfleet.categories.config import CategoryConfigError, _read_toml
+    from testfleet.categories.config import CategoryConfigError, read_toml
 
     env = os.environ if environ is None else environ
     places = (("testfleet.toml", ("databases",)), ("pyproject.toml", ("tool", "testfleet")))
@@ -174,7 +174,7 @@ def load_databases(rootdir: Path, environ: Mapping[str, str] | None = None) -> l
         if not file.is_file() or "databases" not in file.read_text(errors="replace"):
             continue
         try:
-            document: Mapping[str, object] = _read_toml(file)
+            document: Mapping[str, object] = read_toml(file)
         except CategoryConfigError as error:
             raise DatabaseConfigError(error.source, error.key, error.problem) from None
         table: object = document
