@@ -49,15 +49,16 @@ def test_public_names_are_sorted_and_importable() -> None:
 
 
 def test_defaults_are_the_guides() -> None:
-    """The defaults are unit, integration and functional by file name, all parallel, then other."""
+    """The defaults are unit, integration and functional by file name, then other; functional
+    tests run one at a time, as the guide has it."""
     assert (
         Category("unit", patterns=("test_*_unit.py",), priority=1),
         Category("integration", patterns=("test_*_integration.py",), priority=2),
-        Category("functional", patterns=("test_*_functional.py",), priority=3),
+        Category("functional", patterns=("test_*_functional.py",), priority=3, parallel=False),
         Category("other", priority=4),
     ) == DEFAULT_CATEGORIES
     assert DEFAULT_CATEGORIES[-1] is OTHER
-    assert all(c.parallel for c in DEFAULT_CATEGORIES)
+    assert [c.name for c in DEFAULT_CATEGORIES if not c.parallel] == ["functional"]
 
 
 def test_without_configuration_the_defaults_apply(tmp_path: Path) -> None:

@@ -71,7 +71,10 @@ OTHER = Category(OTHER_NAME, priority=4, parallel=True)
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category("unit", patterns=("test_*_unit.py",), priority=1),
     Category("integration", patterns=("test_*_integration.py",), priority=2),
-    Category("functional", patterns=("test_*_functional.py",), priority=3),
+    # As the guide has it: functional tests often drive one shared server or
+    # browser, so by default they run one at a time; a suite whose functional
+    # tests are isolated says `parallel = true` in its own table.
+    Category("functional", patterns=("test_*_functional.py",), priority=3, parallel=False),
     OTHER,
 )
 
