@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from testfleet.history import HistoryError, SQLiteStore, merge
-from testfleet.model.history import RunRecord, TestResult
+from testfleet.model.history import CacheFigures, RunRecord, TestResult
 
 
 def shard(path: Path, *runs: tuple[float, list[TestResult]], crashed: float | None = None) -> Path:
@@ -178,4 +178,41 @@ def test_a_source_of_schema_version_1_is_merged(tmp_path: Path) -> None:
         snapshot = store.snapshot("TESTFLEET_SPLIT_ID=next", created=2.0)
         assert [r.status for r in store.runs()] == ["complete"]
         assert store.recent_results(snapshot=snapshot)["a"][0][1] == res("a")
+    assert source.read_bytes() == before
+
+
+def test_merge_carries_cache_figures(tmp_path: Path) -> None:
+    """A run's cache figures arrive in the merged history; a run without them stays without."""
+    figures = CacheFigures(hits=4, misses=2, sets=2, evictions=0, saved_seconds=1.5)
+    source = tmp_path / "cached.db"
+    with SQLiteStore(source) as store:
+        run_id = store.begin_run(RunRecord(1.0, None, 2, "a", None, (), None, "crashed"))
+        store.finish_run(
+            run_id, finished=2.0, exit_code=0, status="complete", results=[], cache=figures
+        )
+    plain = shard(tmp_path / "plain.db", (3.0, [res("a")]))
+    out = tmp_path / "out.db"
+
+    assert merge([source, plain], out) == 2
+
+    with SQLiteStore(out) as store:
+        assert [(r.started, r.cache) for r in store.runs()] == [(3.0, None), (1.0, figures)]
+
+
+def test_a_source_of_schema_version_2_merges_without_cache_figures(tmp_path: Path) -> None:
+    """A history written before schema version 3 merges as it is, its runs without figures."""
+    source = shard(tmp_path / "old.db", (1.0, [res("a")]))
+    with closing(sqlite3.connect(source)) as conn, conn:
+        # What version 3 added, taken away again: the file as version 2 left it.
+        for column in ("hits", "misses", "sets", "evictions", "saved_seconds"):
+            conn.execute(f"ALTER TABLE testfleet_runs DROP COLUMN cache_{column}")
+        conn.execute("UPDATE testfleet_meta SET value = '2'")
+    before = source.read_bytes()
+    out = tmp_path / "out.db"
+
+    assert merge([source], out) == 1
+
+    with SQLiteStore(out) as store:
+        assert [(r.status, r.cache) for r in store.runs()] == [("complete", None)]
+        assert store.results(1) == [res("a")]
     assert source.read_bytes() == before

@@ -73,6 +73,18 @@ def test_creates_schema_at_the_newest_version(url: str) -> None:
         "testfleet_results",
         "testfleet_splits",
     }
+    columns = query(
+        url,
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'testfleet_runs' AND column_name LIKE 'cache%' ORDER BY column_name",
+    )
+    assert columns == [
+        ("cache_evictions", "integer", "YES"),
+        ("cache_hits", "integer", "YES"),
+        ("cache_misses", "integer", "YES"),
+        ("cache_saved_seconds", "double precision", "YES"),
+        ("cache_sets", "integer", "YES"),
+    ]
 
 
 def test_round_trip_and_crash_marking(url: str) -> None:

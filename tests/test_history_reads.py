@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from testfleet.history import HistoryStore, PostgresStore, SQLiteStore, estimate
+from testfleet.history import HistoryError, HistoryStore, PostgresStore, SQLiteStore, estimate
 from testfleet.history import postgres as postgres_backend
 from testfleet.history import sqlite as sqlite_backend
-from testfleet.history._sql import RESULT_COLUMNS, result_rows, run_row
-from testfleet.model.history import RunRecord, TestResult
+from testfleet.history._sql import RESULT_COLUMNS, RUN_COLUMNS, result_rows, run_row
+from testfleet.model.history import CacheFigures, RunRecord, TestResult
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -129,7 +129,12 @@ def test_the_next_split_sees_every_run_recorded_before_it(store: HistoryStore) -
 def write_as_version_1(store: Any, run: RunRecord, results: list[TestResult]) -> int:
     """Store a run as testfleet wrote it before schema version 2 (no record number)."""
     with store._transaction("write as version 1", write=True) as tx:
-        run_id = int(store._insert_run(tx, run_row(run)))
+        # Version 1's columns only: the cache's came with version 3.
+        tx.execute(
+            f"INSERT INTO testfleet_runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 8)})",
+            run_row(run)[:8],
+        )
+        run_id = int(tx.query("SELECT MAX(run_id) FROM testfleet_runs")[0][0])
         tx.executemany(
             f"INSERT INTO testfleet_results (run_id, seq, {RESULT_COLUMNS}) "
             f"VALUES ({', '.join('?' * 9)})",
@@ -156,6 +161,71 @@ def test_an_upgraded_history_keeps_its_runs_in_snapshots(spec: str) -> None:
         assert store.recent_results(snapshot=snapshot) == {
             "a": [(kept, TestResult("a", "passed", call=1.0))]
         }
+
+
+FIGURES = CacheFigures(hits=7, misses=3, sets=3, evictions=1, saved_seconds=2.25)
+
+
+def test_cache_figures_are_recorded_with_the_run_and_read_back(store: HistoryStore) -> None:
+    """A run's cache figures come back from runs(); a run without them reads None."""
+    with_cache = begin(store, 1.0)
+    store.finish_run(
+        with_cache, finished=2.0, exit_code=0, status="complete", results=[], cache=FIGURES
+    )
+    without = record(store, 3.0, [])
+    crashed = begin(store, 4.0)
+
+    figures = {r.run_id: r.cache for r in store.runs()}
+
+    assert figures == {with_cache: FIGURES, without: None, crashed: None}
+
+
+def test_imported_runs_keep_their_cache_figures(store: HistoryStore) -> None:
+    """Runs imported (what history merge does) keep their cache figures, or their lack of them."""
+    store.import_runs(
+        [
+            (RunRecord(1.0, 2.0, 2, "a", None, (), 0, "complete", cache=FIGURES), []),
+            (RunRecord(3.0, 4.0, 2, "b", None, (), 0, "complete"), []),
+        ]
+    )
+
+    assert [(r.host, r.cache) for r in store.runs()] == [("b", None), ("a", FIGURES)]
+
+
+def test_a_version_2_history_is_upgraded_to_record_cache_figures(spec: str) -> None:
+    """A version 2 history gets the cache's columns on open; its runs read without figures."""
+    with open_at(spec, version=2) as old:
+        kept = write_as_version_1(
+            old,
+            RunRecord(1.0, 2.0, 1, "ci", None, (), 0, "complete"),
+            [TestResult("a", "passed", call=1.0)],
+        )
+        sql_store: Any = old
+        with sql_store._transaction("number it as version 2 does", write=True) as tx:
+            tx.execute("UPDATE testfleet_runs SET recorded = run_id")
+
+    with open_at(spec) as store:
+        later = begin(store, 2.0)
+        store.finish_run(
+            later, finished=3.0, exit_code=0, status="complete", results=[], cache=FIGURES
+        )
+
+        assert [(r.run_id, r.cache) for r in store.runs()] == [(later, FIGURES), (kept, None)]
+        assert store.results(kept) == [TestResult("a", "passed", call=1.0)]
+
+
+def test_a_history_of_a_newer_version_is_refused(spec: str) -> None:
+    """A store written by a testfleet with one more migration than this one is refused on open."""
+    with open_at(spec) as store:
+        record(store, 1.0, [])
+        sql_store: Any = store
+        with sql_store._transaction("pretend a newer testfleet wrote it", write=True) as tx:
+            tx.execute("UPDATE testfleet_meta SET value = '4' WHERE key = 'schema_version'")
+
+    with pytest.raises(
+        HistoryError, match=r"schema version 4, newer than this testfleet knows \(3\)"
+    ):
+        open_at(spec)
 
 
 #: One writer: RUNS runs of RESULTS results each, recorded as fast as it can,

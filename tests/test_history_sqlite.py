@@ -84,6 +84,14 @@ def test_creates_directory_file_wal_and_schema_version(path: Path) -> None:
     ]
     tables = {name for (name,) in query(path, "SELECT name FROM sqlite_master")}
     assert {"testfleet_runs", "testfleet_results", "testfleet_results_nodeid"} <= tables
+    columns = query(path, "SELECT name, type, \"notnull\" FROM pragma_table_info('testfleet_runs')")
+    assert [c for c in columns if c[0].startswith("cache_")] == [
+        ("cache_hits", "INTEGER", 0),
+        ("cache_misses", "INTEGER", 0),
+        ("cache_sets", "INTEGER", 0),
+        ("cache_evictions", "INTEGER", 0),
+        ("cache_saved_seconds", "REAL", 0),
+    ]
 
 
 def test_begin_without_finish_stays_crashed(store: SQLiteStore) -> None:

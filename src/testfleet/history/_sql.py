@@ -16,6 +16,9 @@ to each backend's tuple.
 Version 2 numbers runs in the order they are recorded (``recorded``, set when a
 run finishes) and keeps the snapshots that shards of one split plan from
 (``testfleet_splits``): see :meth:`SQLStore.snapshot`.
+
+Version 3 adds the shared cache's figures to each run (``cache_*`` columns of
+``testfleet_runs``, all NULL for a run that did not use the cache).
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from typing import Any, Protocol, TypeVar, cast, get_args
 
 from testfleet.history.estimates import newest_outcomes
 from testfleet.history.store import ELSEWHERE, HistoryError
-from testfleet.model.history import Outcome, RunRecord, RunStatus, Snapshot, TestResult
+from testfleet.model.history import (
+    CacheFigures,
+    Outcome,
+    RunRecord,
+    RunStatus,
+    Snapshot,
+    TestResult,
+)
 
 META = "testfleet_meta"
 RUNS = "testfleet_runs"
@@ -114,6 +124,12 @@ def add_splits_v2(tx: Transaction, *, real: str) -> None:
     )
 
 
+def add_cache_v3(tx: Transaction, *, real: str) -> None:
+    """Version 3: the shared cache's figures of each run; NULL where it was not used."""
+    for column, kind in zip(CACHE_COLUMNS.split(", "), ("INTEGER",) * 4 + (real,), strict=True):
+        tx.execute(f"ALTER TABLE {RUNS} ADD COLUMN {column} {kind}")
+
+
 def schema_version(tx: Transaction, where: str, fix: str | None = None) -> int:
     """The version ``testfleet_meta`` records; the caller checked that the table exists.
 
@@ -157,11 +173,17 @@ def migrate(tx: Transaction, migrations: Sequence[Migration], *, has_meta: bool,
 
 
 RUN_COLUMNS = "started, finished, workers, host, git_commit, arguments, exit_code, status"
+#: The cache's figures of a run (version 3), all NULL when it did not use the cache.
+CACHE_COLUMNS = "cache_hits, cache_misses, cache_sets, cache_evictions, cache_saved_seconds"
+#: What a version 1 or 2 store gives in place of ``CACHE_COLUMNS``.
+NO_CACHE_COLUMNS = "NULL, NULL, NULL, NULL, NULL"
+#: The first schema version with ``CACHE_COLUMNS``.
+CACHE_VERSION = 3
 RESULT_COLUMNS = (
     "nodeid, outcome, setup_seconds, call_seconds, teardown_seconds, worker, start_offset"
 )
 #: Inserts one run; its values come from :func:`run_row`.
-INSERT_RUN = f"INSERT INTO {RUNS} ({RUN_COLUMNS}) VALUES ({'?, ' * 7}?)"
+INSERT_RUN = f"INSERT INTO {RUNS} ({RUN_COLUMNS}, {CACHE_COLUMNS}) VALUES ({'?, ' * 12}?)"
 _INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {RESULT_COLUMNS}) VALUES ({'?, ' * 8}?)"
 # Newest first: by start, and by id among runs that started at the same time.
 _NEWEST = "r.started DESC, r.run_id DESC"
@@ -204,8 +226,29 @@ def recent_sql(*, in_snapshot: bool) -> str:
     """
 
 
+def cache_row(cache: CacheFigures | None) -> tuple[object, ...]:
+    """``cache`` as the values of ``CACHE_COLUMNS``."""
+    if cache is None:
+        return (None,) * 5
+    return (cache.hits, cache.misses, cache.sets, cache.evictions, cache.saved_seconds)
+
+
+def cache_from_row(row: Sequence[Any]) -> CacheFigures | None:
+    """The figures from the values of ``CACHE_COLUMNS``; None when they are NULL."""
+    hits, misses, sets, evictions, saved = row
+    if hits is None:
+        return None
+    return CacheFigures(
+        hits=int(hits),
+        misses=int(misses),
+        sets=int(sets),
+        evictions=int(evictions),
+        saved_seconds=float(saved),
+    )
+
+
 def run_row(run: RunRecord) -> tuple[object, ...]:
-    """``run`` as the values of ``RUN_COLUMNS``."""
+    """``run`` as the values of ``RUN_COLUMNS`` then ``CACHE_COLUMNS``."""
     return (
         run.started,
         run.finished,
@@ -215,6 +258,7 @@ def run_row(run: RunRecord) -> tuple[object, ...]:
         json.dumps(list(run.arguments)),
         run.exit_code,
         run.status,
+        *cache_row(run.cache),
     )
 
 
@@ -225,8 +269,8 @@ def result_rows(run_id: int, results: Sequence[TestResult]) -> Iterator[tuple[ob
 
 
 def run_from_row(row: Sequence[Any]) -> RunRecord:
-    """A run from ``run_id`` and the values of ``RUN_COLUMNS``."""
-    run_id, started, finished, workers, host, commit, arguments, exit_code, status = row
+    """A run from ``run_id``, the values of ``RUN_COLUMNS``, then those of ``CACHE_COLUMNS``."""
+    run_id, started, finished, workers, host, commit, arguments, exit_code, status = row[:9]
     return RunRecord(
         started=started,
         finished=finished,
@@ -237,6 +281,7 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
         exit_code=exit_code,
         status=cast(RunStatus, status),
         run_id=run_id,
+        cache=cache_from_row(row[9:]),
     )
 
 
@@ -325,13 +370,15 @@ class SQLStore:
         exit_code: int,
         status: RunStatus,
         results: Sequence[TestResult],
+        cache: CacheFigures | None = None,
     ) -> None:
-        """Record the end of a run and all its results in one transaction."""
+        """Record the end of a run, its cache figures and all its results in one transaction."""
+        cache_set = ", ".join(f"{c} = ?" for c in CACHE_COLUMNS.split(", "))
         with self._transaction("record the results of the run", write=True) as tx:
             changed = tx.execute(
-                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ?, "
+                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ?, {cache_set}, "
                 f"recorded = {self._next_recorded} WHERE run_id = ? AND finished IS NULL",
-                (finished, exit_code, status, run_id),
+                (finished, exit_code, status, *cache_row(cache), run_id),
             )
             if changed != 1:
                 raise HistoryError(
@@ -361,7 +408,7 @@ class SQLStore:
 
     def runs(self, limit: int | None = None) -> list[RunRecord]:
         """The stored runs, newest first, with ``run_id`` set."""
-        sql = f"SELECT run_id, {RUN_COLUMNS} FROM {RUNS} r ORDER BY {_NEWEST}"
+        sql = f"SELECT run_id, {RUN_COLUMNS}, {CACHE_COLUMNS} FROM {RUNS} r ORDER BY {_NEWEST}"
         params: tuple[object, ...] = ()
         if limit is not None:
             sql += " LIMIT ?"

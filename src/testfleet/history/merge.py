@@ -10,6 +10,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from testfleet.history._sql import (
+    CACHE_COLUMNS,
+    CACHE_VERSION,
+    NO_CACHE_COLUMNS,
     OLDEST_READABLE,
     RESULT_COLUMNS,
     RESULTS,
@@ -32,6 +35,7 @@ class _Source:
     def __init__(self, path: Path, timeout: float) -> None:
         self.where = display(path)
         self._timeout = timeout
+        self._version = 0
         if not path.is_file():
             raise HistoryError(f"testfleet history {self.where} does not exist; {_FIX}")
         try:
@@ -64,11 +68,14 @@ class _Source:
                 f"this testfleet reads ({OLDEST_READABLE}); migrate it by running pytest "
                 "with --history=PATH on it once, then merge"
             )
+        self._version = version
 
     def runs(self) -> list[RunRecord]:
+        # An older source has no cache figures: its runs merge without them.
+        cache = CACHE_COLUMNS if self._version >= CACHE_VERSION else NO_CACHE_COLUMNS
         try:
             rows = self.conn.execute(
-                f"SELECT run_id, {RUN_COLUMNS} FROM {RUNS} ORDER BY run_id"
+                f"SELECT run_id, {RUN_COLUMNS}, {cache} FROM {RUNS} ORDER BY run_id"
             ).fetchall()
         except sqlite3.Error as exc:
             raise problem(exc, self.where, "read its runs", self._timeout, _FIX) from None

@@ -23,6 +23,7 @@ from testfleet.history._sql import (
     Migration,
     SQLStore,
     Transaction,
+    add_cache_v3,
     add_splits_v2,
     create_v1,
     migrate,
@@ -52,8 +53,12 @@ def _v2(tx: Transaction) -> None:
     tx.query(f"SELECT setval('{_RECORDED}', COALESCE(MAX(recorded), 0) + 1, false) FROM {RUNS}")
 
 
+def _v3(tx: Transaction) -> None:
+    add_cache_v3(tx, real="DOUBLE PRECISION")
+
+
 #: The schema's migrations in order; the one at index ``i`` makes version ``i + 1``.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
 
 
 def redact(url: str) -> str:

@@ -24,6 +24,7 @@ from testfleet.history._sql import (
     Migration,
     SQLStore,
     Transaction,
+    add_cache_v3,
     add_splits_v2,
     check_version,
     create_v1,
@@ -42,8 +43,12 @@ def _v2(tx: Transaction) -> None:
     add_splits_v2(tx, real="REAL")
 
 
+def _v3(tx: Transaction) -> None:
+    add_cache_v3(tx, real="REAL")
+
+
 #: The schema's migrations in order; the one at index ``i`` makes version ``i + 1``.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
 
 
 class _Tx:

@@ -13,7 +13,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from testfleet.model.history import Outcome, RunRecord, RunStatus, Snapshot, TestResult
+from testfleet.model.history import (
+    CacheFigures,
+    Outcome,
+    RunRecord,
+    RunStatus,
+    Snapshot,
+    TestResult,
+)
 
 #: Where the history goes by default, relative to the rootdir.
 DEFAULT_PATH = Path(".testfleet", "history.db")
@@ -57,8 +64,12 @@ class HistoryStore(Protocol):
         exit_code: int,
         status: RunStatus,
         results: Sequence[TestResult],
+        cache: CacheFigures | None = None,
     ) -> None:
-        """Record the end of a run and all its results in one transaction."""
+        """Record the end of a run and all its results in one transaction.
+
+        ``cache`` is what the shared cache did in the run, when it was used.
+        """
         ...
 
     def runs(self, limit: int | None = None) -> list[RunRecord]:

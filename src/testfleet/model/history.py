@@ -14,6 +14,18 @@ Outcome: TypeAlias = Literal["passed", "failed", "skipped", "error", "xfailed", 
 
 
 @dataclass(frozen=True)
+class CacheFigures:
+    """What the shared cache (``fleet_cache``) did in one run, summed over its processes."""
+
+    hits: int
+    misses: int
+    sets: int
+    evictions: int
+    #: Build seconds that hits saved.
+    saved_seconds: float
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One run of a suite under testfleet."""
 
@@ -33,6 +45,8 @@ class RunRecord:
     status: RunStatus
     #: The id the store gave the run; None before it was stored.
     run_id: int | None = None
+    #: The shared cache's figures, when the run used it; None otherwise.
+    cache: CacheFigures | None = None
 
     @property
     def wall(self) -> float | None:
