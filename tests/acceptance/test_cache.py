@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from testfleet.history import SQLiteStore
+
 Run = Callable[..., pytest.RunResult]
 
 # A build that waits (bounded) until two processes have asked for the key, so
@@ -297,3 +299,47 @@ def test_under_pytest_xdist(pytester: pytest.Pytester, run: Run) -> None:
     result.stdout.fnmatch_lines(
         ["testfleet cache: 3 hits, 1 misses, 1 sets, 0 evictions, ~* s saved"]
     )
+
+
+# Each build takes a little time, so that hits save some and the figure is not 0.
+RECORDED_SUITE = """
+import time
+import pytest
+
+def build():
+    time.sleep(0.2)
+    return "built"
+
+@pytest.mark.parametrize("n", range(6))
+def test_reads(fleet_cache, n):
+    assert fleet_cache.get_or_set(f"key{n % 2}", build) == "built"
+
+def test_plain():
+    pass
+"""
+
+
+def test_the_history_records_the_figures_the_line_printed(
+    pytester: pytest.Pytester, run: Run
+) -> None:
+    """A --workers 2 run that used the cache records the printed figures; a run without it none."""
+    pytester.makepyfile(test_site=RECORDED_SUITE)
+    result = run("--workers", "2", "--history=h.db")
+    result.assert_outcomes(passed=7)
+    line = next(s for s in result.stdout.lines if s.startswith("testfleet cache:"))
+    without = run("--workers", "2", "--history=h.db", "-k", "plain")
+    without.assert_outcomes(passed=1, deselected=6)
+    assert not any(s.startswith("testfleet cache:") for s in without.stdout.lines)
+
+    with SQLiteStore(pytester.path / "h.db") as store:
+        newest, first = store.runs()
+    assert newest.cache is None
+    assert first.cache is not None
+    assert first.cache.hits + first.cache.misses == 6
+    assert first.cache.saved_seconds > 0
+    printed = (
+        f"testfleet cache: {first.cache.hits} hits, {first.cache.misses} misses, "
+        f"{first.cache.sets} sets, {first.cache.evictions} evictions, "
+        f"~{first.cache.saved_seconds:.1f} s saved"
+    )
+    assert line == printed

@@ -23,12 +23,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from testfleet.plugins.keys import CACHE_FIGURES
+
 if TYPE_CHECKING:
-    from testfleet.resources.cache import CacheConfig, ScalableCache
+    from testfleet.resources.cache import CacheConfig, CacheStats, ScalableCache
     from testfleet.resources.cache_sqlite import SqliteStore
 
 #: The run's cache configuration, read once by the controller; None: the defaults.
 CACHE_CONFIG = pytest.StashKey["CacheConfig | None"]()
+
+#: The run's totals, or the message of a store that could not be read, for the summary.
+_TOTALS = pytest.StashKey["CacheStats | str | None"]()
 
 #: The store's file name in the run's base temporary directory.
 RUN_FILE = "testfleet-cache.db"
@@ -165,28 +170,54 @@ def fleet_cache(request: pytest.FixtureRequest) -> Iterator[ScalableCache]:
         store.close()
 
 
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Sum the run's figures once, before the history (a trylast hook) records the run."""
+    config = session.config
     if hasattr(config, "workerinput"):
         return  # the controller speaks for the whole run
+    totals = _read_totals(config)
+    config.stash[_TOTALS] = totals
+    if not isinstance(totals, str) and totals is not None and totals.used:
+        from testfleet.model.history import CacheFigures
+
+        config.stash[CACHE_FIGURES] = CacheFigures(
+            hits=totals.hits,
+            misses=totals.misses,
+            sets=totals.sets,
+            evictions=totals.evictions,
+            saved_seconds=totals.saved_seconds,
+        )
+
+
+def _read_totals(config: pytest.Config) -> CacheStats | str | None:
+    """The run's figures; None when no process used the cache; a message when unreadable."""
     run_dir = _run_dir(config, create=False)
     if run_dir is None or not (run_dir / RUN_KEY_FILE).is_file():
-        return  # no process of the run used the cache
+        return None  # no process of the run used the cache
     path = _store_path(config, run_dir)
-    from testfleet.resources.cache import format_stats
     from testfleet.resources.cache_sqlite import CacheStoreError
 
     try:
         store = _open_store(config, path, run_dir)
     except CacheStoreError as exc:
-        terminalreporter.write_line(str(exc))
-        return
+        return str(exc)
     try:
         stats = store.stats()
         if _persists(config):
             store.forget_run()
     finally:
         store.close()
-    if stats.used:
-        terminalreporter.write_line(format_stats(stats))
+    return stats
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    totals = config.stash.get(_TOTALS, None)
+    if isinstance(totals, str):
+        terminalreporter.write_line(totals)
+    elif totals is not None and totals.used:
+        from testfleet.resources.cache import format_stats
+
+        terminalreporter.write_line(format_stats(totals))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 
 from testfleet.model import Outcome, RunRecord, TestResult
-from testfleet.plugins.keys import WORKER_OF
+from testfleet.plugins.keys import CACHE_FIGURES, WORKER_OF
 
 if TYPE_CHECKING:
     from testfleet.history import Estimates, HistoryStore
@@ -352,6 +352,8 @@ class HistoryPlugin:
                 exit_code=int(exitstatus),
                 status="interrupted" if interrupted else "complete",
                 results=results,
+                # Set by the cache plugin's earlier (tryfirst) sessionfinish.
+                cache=self._config.stash.get(CACHE_FIGURES, None),
             )
         except HistoryError as exc:
             self._disable(exc)

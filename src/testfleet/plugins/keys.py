@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+# A module of three small dataclasses: cheap to import with the plugin.
+from testfleet.model.history import CacheFigures
+
 #: The run's unique id, shared by the controller and all its workers.
 TESTRUN_UID = pytest.StashKey[str]()
 #: The number of workers asked for: an int, or None for "run in process".
 REQUESTED_WORKERS = pytest.StashKey["int | None"]()
 #: Which worker ran each node id, filled by the relay as reports arrive.
 WORKER_OF = pytest.StashKey[dict[str, str]]()
+#: The shared cache's figures for the whole run, set by the cache plugin in the
+#: controller at session finish (before the history records the run), only when
+#: the run used the cache.
+CACHE_FIGURES = pytest.StashKey[CacheFigures]()
