@@ -66,12 +66,29 @@ class SqliteStore:
             self._db = sqlite3.connect(
                 self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-            self._open()
+            self._open_when_free(time.monotonic() + busy_timeout)
         except sqlite3.DatabaseError as error:
             raise CacheStoreError(
                 f"testfleet cache: cannot use {self._path} ({error}); "
                 "delete the file, testfleet makes a new one"
             ) from None
+
+    def _open_when_free(self, deadline: float) -> None:
+        """:meth:`_open`, again while another process holds the new file for a moment.
+
+        Processes that open a new file at the same moment race to switch it to
+        WAL; SQLite answers the loser "database is locked" at once, without
+        waiting for the busy timeout (seen with three forked workers), so the
+        loser tries again until ``deadline``.
+        """
+        while True:
+            try:
+                self._open()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.01)
 
     def _open(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
