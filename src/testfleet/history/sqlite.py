@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -163,7 +164,7 @@ class SQLiteStore(SQLStore):
             check_testfleet(self._conn, self.where, known)
             # WAL: readers never wait for the writer; NORMAL: in WAL mode a
             # power cut may lose the last run, never corrupt the file.
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._switch_to_wal(time.monotonic() + self._timeout)
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
@@ -173,6 +174,23 @@ class SQLiteStore(SQLStore):
             # or migrated the schema since the check above.
             version = check_testfleet(self._conn, self.where, known)
             migrate(tx, self.migrations, has_meta=version is not None, where=self.where)
+
+    def _switch_to_wal(self, deadline: float) -> None:
+        """Put the file in WAL mode, again while another process holds it for a moment.
+
+        Processes that open a new file at the same moment (CI shards on one
+        shared file) race to switch it; SQLite answers the loser "database is
+        locked" at once, without waiting for the busy timeout, so the loser
+        tries again until ``deadline``.
+        """
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.01)
 
     @contextmanager
     def _transaction(self, action: str, *, write: bool = False) -> Iterator[Transaction]:
