@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,3 +76,34 @@ def postgres_database(postgres_admin: Callable[[], Any]) -> Iterator[Callable[..
     with postgres_admin() as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def open_at_once(tmp_path: Path) -> Callable[[Callable[[Path], object]], int]:
+    """Opens each of 60 new files from three forked processes at the same moment with
+    the function given; returns how many of those opens failed.
+
+    SQLite lets the process that loses the race to switch a new file to WAL
+    fail at once (a few percent of opens), so 180 opens show the race.
+    """
+
+    def run(open_file: Callable[[Path], object]) -> int:
+        failures = 0
+        for trial in range(60):
+            path = tmp_path / f"race-{trial}.db"
+            children = []
+            for _ in range(3):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - runs in the child
+                    code = 1
+                    try:
+                        open_file(path)
+                        code = 0
+                    finally:
+                        os._exit(code)
+                children.append(pid)
+            for pid in children:
+                failures += os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
+        return failures
+
+    return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
@@ -394,7 +394,6 @@ def test_a_forked_child_does_not_close_the_connection(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``close`` in another process than the one that opened the store leaves it open."""
-    import os
 
     real = os.getpid()
     monkeypatch.setattr(os, "getpid", lambda: real + 1)
@@ -403,23 +402,9 @@ def test_a_forked_child_does_not_close_the_connection(
     assert store.runs() == []
 
 
-def test_processes_opening_a_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+def test_processes_opening_a_new_file_at_once_all_open_it(
+    open_at_once: Callable[[Callable[[Path], object]], int],
+) -> None:
     """Shards that open one new history file at the same moment all open it: the loser of
     the race to switch it to WAL tries again instead of reporting it locked."""
-    failures = 0
-    for trial in range(60):
-        path = tmp_path / f"race-{trial}.db"
-        children = []
-        for _ in range(3):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child
-                code = 1
-                try:
-                    SQLiteStore(path).close()
-                    code = 0
-                finally:
-                    os._exit(code)
-            children.append(pid)
-        for pid in children:
-            failures += os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
-    assert failures == 0
+    assert open_at_once(lambda path: SQLiteStore(path).close()) == 0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -365,23 +365,9 @@ def test_lru_matches_a_model(
     assert [row[0] for row in kept] == list(model)
 
 
-def test_processes_opening_a_new_file_at_once_all_get_the_store(tmp_path: Path) -> None:
+def test_processes_opening_a_new_file_at_once_all_get_the_store(
+    open_at_once: Callable[[Callable[[Path], object]], int],
+) -> None:
     """Workers that open a new cache file at the same moment all open it: the loser of
     the race to switch it to WAL tries again instead of failing (it lost ~3 % of opens)."""
-    failures = 0
-    for trial in range(60):
-        path = tmp_path / f"race-{trial}.db"
-        children = []
-        for _ in range(3):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child
-                code = 1
-                try:
-                    SqliteStore(path, CacheConfig(), run="r").close()
-                    code = 0
-                finally:
-                    os._exit(code)
-            children.append(pid)
-        for pid in children:
-            failures += os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
-    assert failures == 0
+    assert open_at_once(lambda path: SqliteStore(path, CacheConfig(), run="r").close()) == 0
