@@ -410,11 +410,13 @@ def run_worker(
     os.register_at_fork(after_in_child=lambda: _disown(inbox_fd, outbox_fd))
     outbox = Outbox(outbox_fd)
     recorder: Recorder | None = None
+    prepared = False
     status = pytest.ExitCode.OK
     code = 0
     try:
         prepare_process(config, setup)
         setup.prepare(config)
+        prepared = True
         loop = WorkerLoop(session, initial, Inbox(inbox_fd), outbox)
         recorder = loop.recorder
         recorder.install()
@@ -433,6 +435,11 @@ def run_worker(
         code = 3
         _send_error(outbox, f"testfleet internal error in worker {setup.name}")
     leave_if_forked(pid)
+    if not prepared:
+        # Stopped (Ctrl-C at once, say) before it became a worker: it ran
+        # nothing, and its session is the controller's, plugins and all (the
+        # history would be written from here): leave it alone.
+        os._exit(code)
     if status == pytest.ExitCode.OK and recorder is not None and recorder.failures:
         status = pytest.ExitCode.TESTS_FAILED
     try:
