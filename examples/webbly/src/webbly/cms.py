@@ -9,6 +9,7 @@ from webbly.clock import Clock, system_clock
 from webbly.config import Settings
 from webbly.db.connection import Database, connect
 from webbly.db.schema import migrate
+from webbly.mail import publish_notifier
 from webbly.markup import MarkdownRenderer
 from webbly.media import BlobStore
 from webbly.media_service import MediaService
@@ -45,8 +46,11 @@ class CMS:
         self.db = db
         self.index = index
         self.clock = clock
-        self.pages = PageService(db, index, MarkdownRenderer(), clock)
         self.users = UserService(db, clock, password_iterations=settings.password_iterations)
+        #: Mails authors when their pages are published; None unless SMTP is configured.
+        self.notifier = publish_notifier(settings, self.users)
+        self.pages = PageService(db, index, MarkdownRenderer(), clock,
+                                 on_publish=self.notifier.page_published if self.notifier else None)
         self.media = MediaService(db, BlobStore(settings.media_dir), clock,
                                   max_bytes=settings.max_upload_bytes)
 

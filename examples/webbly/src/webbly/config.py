@@ -23,6 +23,10 @@ class Settings:
     password_iterations: int = DEFAULT_PASSWORD_ITERATIONS
     max_upload_bytes: int = 5 * 1024 * 1024
     page_size: int = 20
+    #: The SMTP server publish notices go through; None (the default): send no mail.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "webbly@localhost"
 
     @property
     def media_dir(self) -> Path:
@@ -59,6 +63,9 @@ class Settings:
             password_iterations=_int(env, "WEBBLY_PASSWORD_ITERATIONS", cls.password_iterations),
             max_upload_bytes=_int(env, "WEBBLY_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             page_size=_int(env, "WEBBLY_PAGE_SIZE", cls.page_size),
+            smtp_host=env.get("WEBBLY_SMTP_HOST", "").strip() or None,
+            smtp_port=_int(env, "WEBBLY_SMTP_PORT", cls.smtp_port),
+            mail_from=env.get("WEBBLY_MAIL_FROM", cls.mail_from),
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,13 +52,16 @@ class PageService:
     """Everything that changes or reads pages goes through here."""
 
     def __init__(self, db: Database, index: SearchIndex, renderer: MarkdownRenderer,
-                 clock: Clock) -> None:
+                 clock: Clock, *,
+                 on_publish: Callable[[User, Page], object] | None = None) -> None:
         self.db = db
         self.tags = TagRepository(db)
         self.repo = PageRepository(db, self.tags)
         self.index = index
         self.renderer = renderer
         self.clock = clock
+        #: Called with the publisher and the page after each publish (the mail notice).
+        self.on_publish = on_publish
         self._cache: OrderedDict[tuple[int, int], RenderedPage] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -174,7 +177,7 @@ class PageService:
     def transition(self, actor: User | None, slug: str, action: Action) -> Page:
         """Publish, unpublish, archive or restore a page; keeps the search index in step."""
         page = self.get(slug, viewer=actor)
-        require(actor, Permission.PUBLISH_PAGE, page)
+        publisher = require(actor, Permission.PUBLISH_PAGE, page)
         state = next_state(page.state, action)
         now = self._now()
         published_at = now if state is PublishState.PUBLISHED else page.published_at
@@ -184,6 +187,8 @@ class PageService:
         updated = self._reload(page.id)
         if state is PublishState.PUBLISHED:
             self.index.add(self.search_document(updated))
+            if self.on_publish is not None:
+                self.on_publish(publisher, updated)
         else:
             self.index.remove(page.id)
         return updated
