@@ -6,7 +6,7 @@ serially, under pytest-xdist and under testfleet's forked workers:
 * files live under ``tmp_path`` / ``tmp_path_factory`` (never a fixed path);
 * session fixtures are built by whichever process needs them, in a directory
   named after the worker, and are copied before a test may change them;
-* PostgreSQL databases are named ``webbly_test_<worker_id>``;
+* PostgreSQL tests use testfleet's ``worker_database``: one copy per worker;
 * HTTP servers bind port 0 on 127.0.0.1.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIServer, make_server
 
@@ -33,10 +33,14 @@ import pytest
 from webbly.clock import FixedClock, StepClock
 from webbly.cms import CMS
 from webbly.config import Settings
+from webbly.db.schema import delete_rows
 from webbly.models import User
 from webbly.seed import SEED_PASSWORD, SeedReport, seed_site, seed_users
 from webbly.web.app import create_app
 from webbly.web.server import QuietHandler
+
+if TYPE_CHECKING:
+    from testfleet.resources.databases import DatabaseCopy
 
 # Cheap password hashing keeps HTTP Basic auth fast; production uses 240k iterations.
 TEST_ITERATIONS = 1_000
@@ -180,36 +184,89 @@ def seeded_readonly(seeded_site: SeededSite,
 
 
 # PostgreSQL ------------------------------------------------------------------
+#
+# Each worker gets its own database from testfleet (worker_database), cloned from a
+# template holding Webbly's tables ([tool.testfleet.databases.webbly] in
+# pyproject.toml); pg_cms empties its tables before each test.
 
 
-@pytest.fixture(scope="module")
-def postgres_url(worker_name: str) -> Iterator[str]:
-    """A fresh database ``webbly_test_<worker_id>``, dropped after the module.
+class PostgresGuard:
+    """Deselects the ``postgres`` tests, saying why, when this run cannot have a copy.
 
-    Skips when psycopg is missing or no server answers at WEBBLY_TEST_POSTGRES_URL
-    (default postgresql://postgres@127.0.0.1:5432/postgres).
+    testfleet checks the server after collection when a collected test asks for
+    ``worker_database``, and stops the run if it does not answer (a usage error,
+    exit 4). Webbly's suite runs without PostgreSQL too: this plugin makes the same
+    check first (psycopg importable, server answering) and, when it fails, drops
+    the postgres tests and names the reason at the end of the run.
     """
+
+    def __init__(self) -> None:
+        #: The end-of-run line, when the postgres tests were deselected.
+        self.message: str | None = None
+
+    # trylast: after -m and -k deselect, so that `-m unit` never asks the server.
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        postgres = [item for item in items if item.get_closest_marker("postgres")]
+        problem = _postgres_problem(config) if postgres else None
+        if problem is None:
+            return
+        config.hook.pytest_deselected(items=postgres)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+        self.message = (
+            f"webbly: {len(postgres)} PostgreSQL tests deselected: {problem}. To run them, "
+            "install psycopg (pip install -e 'examples/webbly[postgres]') and point "
+            "[tool.testfleet.databases.webbly] (pyproject.toml, or [databases.webbly] in a "
+            "testfleet.toml beside it) at a server."
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.message is not None:
+            terminalreporter.write_line(self.message, yellow=True)
+
+
+def _postgres_problem(config: pytest.Config) -> str | None:
+    """Why this run cannot have a PostgreSQL copy; None when it can."""
+    from testfleet.resources.database_config import DatabaseConfigError, load_databases
+    from testfleet.resources.databases import DatabaseError, check_reachable
+
     try:
-        import psycopg
-    except ImportError:
-        pytest.skip("PostgreSQL tests need psycopg 3: pip install -e 'examples/webbly[postgres]'")
-    admin_url = os.environ.get("WEBBLY_TEST_POSTGRES_URL",
-                               "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {admin_url}: start it or set "
-                    f"WEBBLY_TEST_POSTGRES_URL ({str(exc).strip()})")
-    name = f"webbly_test_{worker_name}".lower().replace("-", "_")
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = admin_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for spec in load_databases(config.rootpath):
+            check_reachable(spec, config.rootpath)
+    except (DatabaseConfigError, DatabaseError) as error:
+        return str(error)
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(PostgresGuard(), "webbly-postgres-guard")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_database: DatabaseCopy) -> str:
+    """This worker's own PostgreSQL database (a testfleet copy of the template)."""
+    return str(worker_database.url)
+
+
+@pytest.fixture
+def pg_cms(postgres_url: str, tmp_path: Path) -> Iterator[CMS]:
+    """A site on this worker's PostgreSQL copy, its tables emptied first (schema kept).
+
+    Emptying the tables is all a test needs of a clean state: the schema is the
+    template's, built once by testfleet, so no test runs the whole setup again.
+    """
+    settings = Settings(database_url=postgres_url, data_dir=tmp_path / "pg-site",
+                        password_iterations=TEST_ITERATIONS)
+    with CMS.open(settings, clock=StepClock(START, 1.0)) as site:
+        delete_rows(site.db)
+        yield site
+
+
+@pytest.fixture
+def pg_users(pg_cms: CMS) -> dict[str, User]:
+    """One user per role on the PostgreSQL site, password ``PASSWORD``."""
+    return seed_users(pg_cms, PASSWORD)
 
 
 # HTTP ------------------------------------------------------------------------

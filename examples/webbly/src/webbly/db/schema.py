@@ -1,8 +1,12 @@
-"""The tables, created idempotently for either dialect."""
+"""The tables, created idempotently for either dialect.
+
+``create_schema`` is what testfleet's per-worker databases call once, with the URL of
+an empty template database (``[tool.testfleet.databases.webbly]`` in pyproject.toml);
+``delete_rows`` brings such a copy back to that state between tests."""
 
 from __future__ import annotations
 
-from webbly.db.connection import Database, Dialect
+from webbly.db.connection import Database, Dialect, connect
 
 SCHEMA_VERSION = 1
 
@@ -93,3 +97,23 @@ def drop_all(db: Database) -> None:
     with db.transaction():
         for table in reversed(TABLE_NAMES):
             db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def create_schema(url: str) -> None:
+    """Create every table in the (empty) database at ``url`` and close the connection."""
+    with connect(url) as db:
+        migrate(db)
+
+
+def delete_rows(db: Database) -> None:
+    """Empty every table but ``schema_version``, so the schema is as :func:`migrate` left it.
+
+    PostgreSQL also restarts the id sequences, so ids count from 1 again.
+    """
+    tables = [table for table in TABLE_NAMES if table != "schema_version"]
+    with db.transaction():
+        if db.dialect is Dialect.POSTGRES:
+            db.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+        else:
+            for table in reversed(tables):
+                db.execute(f"DELETE FROM {table}")
