@@ -527,3 +527,27 @@ def basic_problems(measure: Measurement, counts: dict[str, int] | None, log_text
     if counts is None and measure.returncode == 0:
         problems.append("no pytest summary line in the output")
     return problems
+
+
+def install_note() -> str:
+    """A Markdown bullet: where the measured testfleet was imported from, and the commit.
+
+    An editable install shows whatever the checkout holds at the moment, half-made
+    changes included, so the report says which kind of install was measured.
+    """
+    import testfleet
+
+    where = Path(testfleet.__file__).resolve()
+    kind = (
+        "this checkout (editable install)"
+        if where.is_relative_to(REPO_ROOT)
+        else "an installed (non-editable) copy"
+    )
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return f"- testfleet imported from {kind}; repository at commit {head or 'unknown'}"
