@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from webbly.db.connection import Database, Dialect, connect
-from webbly.db.schema import SCHEMA_VERSION, TABLE_NAMES, drop_all, migrate
+from webbly.db.schema import (
+    SCHEMA_VERSION,
+    TABLE_NAMES,
+    create_schema,
+    delete_rows,
+    drop_all,
+    migrate,
+)
 
 
 @pytest.fixture
@@ -55,6 +62,25 @@ def test_migrate_is_idempotent(db: Database) -> None:
 def test_drop_all_removes_tables(db: Database) -> None:
     drop_all(db)
     assert db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'") == []
+
+
+def test_create_schema_makes_the_tables_at_a_url(tmp_path: Path) -> None:
+    """testfleet's template setup: every table at the URL, and the connection closed."""
+    create_schema(f"sqlite:///{tmp_path / 'template.sqlite3'}")
+    raw = sqlite3.connect(tmp_path / "template.sqlite3")
+    names = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
+    raw.close()
+    assert set(TABLE_NAMES) <= names
+
+
+def test_delete_rows_keeps_the_schema_and_restarts_ids(db: Database) -> None:
+    """After delete_rows the tables are empty but for schema_version, and ids start at 1."""
+    for name in ("ann", "bob"):
+        add_user(db, name)
+    delete_rows(db)
+    assert db.scalar("SELECT count(*) FROM users") == 0
+    assert db.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION
+    assert add_user(db, "cy") == 1
 
 
 def test_insert_returns_ids_and_fetch_returns_dicts(db: Database) -> None:

@@ -73,6 +73,7 @@ _TABLES = (
 )
 
 TABLE_NAMES = ("users", "pages", "revisions", "tags", "page_tags", "media", "schema_version")
+_ID_TABLES = ("users", "pages", "revisions", "tags", "media")
 
 
 def statements(dialect: Dialect) -> list[str]:
@@ -108,12 +109,15 @@ def create_schema(url: str) -> None:
 def delete_rows(db: Database) -> None:
     """Empty every table but ``schema_version``, so the schema is as :func:`migrate` left it.
 
-    PostgreSQL also restarts the id sequences, so ids count from 1 again.
+    New ids count from 1 again. DELETE, not TRUNCATE: on tables this small
+    PostgreSQL's TRUNCATE costs tens of milliseconds (new files for every table
+    and index), DELETE a few.
     """
-    tables = [table for table in TABLE_NAMES if table != "schema_version"]
     with db.transaction():
-        if db.dialect is Dialect.POSTGRES:
-            db.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
-        else:
-            for table in reversed(tables):
+        for table in reversed(TABLE_NAMES):
+            if table != "schema_version":
                 db.execute(f"DELETE FROM {table}")
+        if db.dialect is Dialect.POSTGRES:
+            # SQLite's rowids restart by themselves once a table is empty.
+            for table in _ID_TABLES:
+                db.execute("SELECT setval(pg_get_serial_sequence(?, 'id'), 1, false)", (table,))
