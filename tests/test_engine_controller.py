@@ -11,11 +11,15 @@ from hypothesis import strategies as st
 
 from testfleet.engine.controller import Controller
 from testfleet.engine.messages import (
+    Acquire,
+    Denied,
     Event,
     Finish,
+    Granted,
     Interrupted,
     ItemDone,
     ProtocolError,
+    Release,
     RunItems,
     Stop,
     StopAsked,
@@ -353,3 +357,183 @@ def test_a_test_that_ends_the_run_ends_it_in_the_controller() -> None:
     with pytest.raises(RuntimeError, match="exit: bye"):
         run.controller.on_message("gw0", Interrupted(0, (["start"],), "exit", "bye", 3))
     assert run.sink.done == [0]
+
+
+# testfleet.acquire ------------------------------------------------------------
+
+
+def acquire(run: Run, worker: str, request: int, name: str, timeout: float | None = None) -> None:
+    run.controller.on_message(worker, Acquire(request, name, timeout, f"test of {worker}"))
+
+
+def answers(run: Run, worker: str) -> list[ToWorker]:
+    return [m for m in run.fleet.inbox[worker] if isinstance(m, Granted | Denied)]
+
+
+def test_a_free_slot_is_granted_at_once_and_the_next_acquire_waits_for_its_release() -> None:
+    """Capacity 1: the second worker's acquire is answered when the first releases."""
+    run = make_run([[0, 1, 2], [3, 4, 5]], workers=2)
+    acquire(run, "gw0", 1, "smtp")
+    acquire(run, "gw1", 7, "smtp")
+    assert answers(run, "gw0") == [Granted(1)]
+    assert answers(run, "gw1") == []
+    run.controller.on_message("gw0", Release("smtp"))
+    assert answers(run, "gw1") == [Granted(7)]
+
+
+def test_a_worker_holding_a_resource_through_a_marked_test_gets_it_at_once() -> None:
+    """A worker runs one test at a time: its own marked tests never block its acquire."""
+    run = make_run([[0, 1], [2, 3]], workers=2, resources=Resources(holds={0: frozenset({"a"})}))
+    holder = next(w for w, q in run.fleet.queues.items() if 0 in q)
+    other = "gw1" if holder == "gw0" else "gw0"
+    acquire(run, holder, 1, "a")
+    acquire(run, other, 2, "a")
+    assert answers(run, holder) == [Granted(1)]
+    assert answers(run, other) == []
+    run.finish(holder)  # the marked test is done, but the acquire still holds the slot
+    assert answers(run, other) == []
+    run.controller.on_message(holder, Release("a"))
+    assert answers(run, other) == [Granted(2)]
+
+
+def test_a_timeout_names_the_test_and_worker_holding_the_slot() -> None:
+    """Past its timeout an acquire is denied with the holders, by test and worker."""
+    run = make_run([[0, 1, 2], [3, 4, 5]], workers=2)
+    acquire(run, "gw0", 1, "smtp")
+    acquire(run, "gw1", 2, "smtp", timeout=5.0)
+    assert run.controller.next_deadline() == pytest.approx(5.0)
+    run.clock.now = 4.0
+    run.controller.on_tick()
+    assert answers(run, "gw1") == []
+    run.clock.now = 5.0
+    run.controller.on_tick()
+    (denied,) = answers(run, "gw1")
+    assert isinstance(denied, Denied)
+    assert denied.message == "(capacity 1): held by test of gw0 (worker gw0, testfleet.acquire)"
+    assert run.controller.next_deadline() is None
+    run.controller.on_message("gw0", Release("smtp"))
+    assert answers(run, "gw1") == [denied]  # nothing more: it gave up
+
+
+def test_a_timeout_names_a_marked_test_holding_the_slot() -> None:
+    run = make_run([[0, 1], [2, 3]], workers=2, resources=Resources(holds={0: frozenset({"a"})}))
+    other = next(w for w, q in run.fleet.queues.items() if 0 not in q)
+    acquire(run, other, 1, "a", timeout=0.0)
+    run.controller.on_tick()
+    (denied,) = answers(run, other)
+    assert isinstance(denied, Denied)
+    assert "held by test_0 (worker" in denied.message
+    assert "resource marker" in denied.message
+
+
+def test_a_worker_that_dies_gives_back_its_slots_and_its_waits() -> None:
+    """A crashed holder frees its slot for the next waiter; a crashed waiter is forgotten."""
+    run = make_run([list(range(6)), list(range(6, 12))], workers=3)
+    acquire(run, "gw0", 1, "smtp")
+    acquire(run, "gw1", 2, "smtp")
+    acquire(run, "gw2", 3, "smtp")
+    run.controller.on_exit("gw1", WorkerExit(signal=9))  # a waiter dies
+    run.controller.on_exit("gw0", WorkerExit(signal=9))  # the holder dies
+    assert answers(run, "gw2") == [Granted(3)]
+    assert [m for m in run.fleet.inbox.get("gw3", []) if isinstance(m, Granted)] == []
+
+
+def test_while_an_acquire_waits_no_new_unit_holding_the_resource_is_sent() -> None:
+    """The holder of a busy resource does not take unit after unit of it: the waiter
+    gets the slot once the units already sent are done."""
+    holds = {i: frozenset({"a"}) for i in range(8)}
+    run = make_run(
+        [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9, 10, 11]],
+        workers=2,
+        resources=Resources(holds=holds),
+    )
+    holder = next(w for w, q in run.fleet.queues.items() if 0 in q)
+    other = "gw1" if holder == "gw0" else "gw0"
+    acquire(run, other, 1, "a")
+    while not answers(run, other):
+        assert run.fleet.queues[holder], "the holder ran out of work before the waiter got in"
+        run.finish(holder)
+    assert set(run.fleet.queues[holder]).isdisjoint(holds)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6),
+    workers=st.integers(min_value=1, max_value=4),
+    choices=st.lists(st.integers(min_value=0, max_value=1000), max_size=300),
+    marked=st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_acquires_and_marked_tests_never_exceed_the_capacity_and_all_are_granted(
+    sizes: list[int], workers: int, choices: list[int], marked: list[bool]
+) -> None:
+    """Fake workers acquire "a" (capacity 1) in some tests and release it a step later,
+    beside tests marked with "a": at no moment do two workers hold "a", every acquire is
+    granted, and every item is reported once."""
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(list(range(start, start + size)))
+        start += size
+    holds = {i: frozenset({"a"}) for g, group in enumerate(groups) for i in group if marked[g]}
+    run = make_run(groups, workers=workers, resources=Resources(holds=holds))
+    steps = iter(choices)
+    requests = iter(range(10_000))
+    #: Worker -> request it waits for; worker -> holding an acquired slot.
+    waiting: dict[str, int] = {}
+    holding: set[str] = set()
+    #: Items whose test acquired "a" already: each does so once at most.
+    acquired_in: set[int] = set()
+    asked = granted = 0
+
+    def granted_to(worker: str, request: int) -> bool:
+        return Granted(request) in run.fleet.inbox[worker]
+
+    for _ in range(10_000):
+        marked_holders = {
+            w
+            for w in run.controller.live_workers
+            if any(i in holds for i in run.fleet.queues[w][:1])
+        }
+        assert len(marked_holders | holding) <= 1, (marked_holders, holding)
+        if run.controller.done:
+            break
+        live = run.controller.live_workers
+        for worker, request in list(waiting.items()):
+            if granted_to(worker, request):
+                del waiting[worker]
+                holding.add(worker)
+                granted += 1
+
+        def can_act(worker: str) -> bool:
+            if worker in waiting:
+                return False
+            ends = Finish() in run.fleet.inbox[worker] or Stop() in run.fleet.inbox[worker]
+            return len(run.fleet.queues[worker]) >= 2 or ends
+
+        ready = [w for w in live if can_act(w)]
+        assert ready, f"deadlock: {run.fleet.queues}, waiting {waiting}"
+        choice = next(steps, 0)
+        worker = ready[choice % len(ready)]
+        if worker in holding:
+            holding.discard(worker)
+            run.controller.on_message(worker, Release("a"))
+        elif (
+            run.fleet.queues[worker]
+            and run.fleet.queues[worker][0] not in acquired_in
+            and choice % 3 == 0
+        ):
+            acquired_in.add(run.fleet.queues[worker][0])
+            request = next(requests)
+            asked += 1
+            acquire(run, worker, request, "a")
+            if granted_to(worker, request):
+                holding.add(worker)
+                granted += 1
+            else:
+                waiting[worker] = request
+        elif run.fleet.queues[worker]:
+            run.finish(worker)
+        else:
+            run.controller.on_exit(worker, WorkerExit(code=0))
+    assert run.controller.done
+    assert asked == granted
+    assert sorted(run.sink.done) == list(range(start))

@@ -9,12 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from testfleet.engine.messages import (
+    Acquire,
+    Denied,
     Finish,
     FrameReader,
+    Granted,
     Interrupted,
     ItemDone,
     Message,
     ProtocolError,
+    Release,
     RunItems,
     Stop,
     StopAsked,
@@ -37,6 +41,11 @@ MESSAGES: list[Message] = [
     WorkerFinished({}, (["warning", {"message": "late"}],)),
     StopAsked("session-timeout: 1 sec exceeded", False),
     StopAsked(True, "a plugin stopped"),
+    Acquire(4, "smtp", 30.0, "tests/test_mail.py::test_send"),
+    Acquire(5, "smtp", None, "code outside a test"),
+    Release("smtp"),
+    Granted(4),
+    Denied(5, "(capacity 1): held by tests/test_mail.py::test_send (worker gw1, ...)"),
 ]
 
 

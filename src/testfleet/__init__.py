@@ -11,6 +11,8 @@ imported, an error in suites with ``filterwarnings = error``.
 
 from __future__ import annotations
 
+from testfleet.resources.slots import AcquireTimeout, acquire
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["AcquireTimeout", "__version__", "acquire"]

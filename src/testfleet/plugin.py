@@ -135,6 +135,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TESTRUN_UID] = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     workers: int | None = config.getoption("testfleet_workers")
     config.stash[REQUESTED_WORKERS] = workers
+    from testfleet.plugins.slots import configure_slots
+
+    configure_slots(config)
     if hasattr(config, "workerinput"):
         return  # an xdist (or testfleet) worker: its controller does testfleet's work
     from testfleet.plugins.databases import configure_databases
@@ -151,6 +154,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _register_shard(config, shard)
     if workers is not None and workers > 1:
         _register_fleet(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from testfleet.plugins.slots import unconfigure_slots
+
+    unconfigure_slots()
 
 
 def _register_history(config: pytest.Config, spec: str | None, *, prefetch: bool) -> None:

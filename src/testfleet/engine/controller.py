@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from testfleet.engine.messages import (
+    Acquire,
+    Denied,
     Event,
     Finish,
+    Granted,
     Interrupted,
     ItemDone,
     ProtocolError,
+    Release,
     RunItems,
     Stop,
     StopAsked,
@@ -93,6 +97,20 @@ class _Worker:
     error: str | None = None
 
 
+@dataclass
+class _Waiter:
+    """A worker's ``testfleet.acquire`` that waits for a slot."""
+
+    worker: str
+    request: int
+    name: str
+    #: Clock reading at which it gives up, or None to wait as long as it takes.
+    deadline: float | None
+    timeout: float | None
+    #: The test that asks, for the message other waiters get.
+    holder: str
+
+
 class Controller:
     """Hands out work, follows every worker, and replaces the ones that die."""
 
@@ -122,6 +140,10 @@ class Controller:
         self._stopping = False
         self._elapsed = 0.0
         self._completed = 0
+        #: Acquires waiting for a slot, first come first served.
+        self._waiters: list[_Waiter] = []
+        #: (worker, resource) -> the tests that took it with ``acquire``, oldest first.
+        self._acquired: dict[tuple[str, str], list[str]] = {}
         #: Why the run had to end early, when testfleet itself ended it.
         self.abort_reason: str | None = None
 
@@ -165,6 +187,7 @@ class Controller:
                     )
                 worker.sent.popleft()
                 self._queue.done(name, index)
+                self._grant_waiting()
                 now = self._clock()
                 self._elapsed += now - worker.started
                 self._completed += 1
@@ -189,6 +212,15 @@ class Controller:
                 self._sink.worker_finished(name, output, events)
             case WorkerError(text):
                 worker.error = text
+            case Acquire(request, resource, timeout, holder):
+                self._acquire(name, request, resource, timeout, holder)
+            case Release(resource):
+                self._queue.release(name, resource)
+                holders = self._acquired.get((name, resource))
+                if holders:
+                    holders.pop()
+                self._grant_waiting()
+                self._wake_waiting()
 
     def on_exit(self, name: str, exit: WorkerExit) -> None:
         """Worker ``name`` ended: report what it lost and replace it if work is left."""
@@ -196,6 +228,10 @@ class Controller:
         # Its reservation comes back and its resource slots are free: the
         # items it was sent will never be reported.
         unsent = self._queue.remove_worker(name)
+        self._waiters = [w for w in self._waiters if w.worker != name]
+        for key in [key for key in self._acquired if key[0] == name]:
+            del self._acquired[key]
+        self._grant_waiting()
         self._wake_waiting()
         if exit.clean and (worker.stopping or (worker.finishing and not worker.sent)):
             return
@@ -233,10 +269,12 @@ class Controller:
         self._spawn()
 
     def on_tick(self) -> None:
-        """Kill the workers whose current test has run past ``--test-timeout``."""
+        """Deny the acquires that waited too long; kill the workers whose current
+        test has run past ``--test-timeout``."""
+        now = self._clock()
+        self._expire_waiters(now)
         if self._test_timeout is None:
             return
-        now = self._clock()
         for worker in self._workers.values():
             if (
                 worker.sent
@@ -251,11 +289,69 @@ class Controller:
                 self._fleet.kill(worker.name)
 
     def next_deadline(self) -> float | None:
-        """The clock reading at which :meth:`on_tick` may have to kill a worker."""
-        if self._test_timeout is None:
-            return None
-        starts = [w.started for w in self._workers.values() if w.sent and w.killed_because is None]
-        return min(starts) + self._test_timeout if starts else None
+        """The clock reading at which :meth:`on_tick` may have something to do."""
+        deadlines = [w.deadline for w in self._waiters if w.deadline is not None]
+        if self._test_timeout is not None:
+            deadlines += [
+                w.started + self._test_timeout
+                for w in self._workers.values()
+                if w.sent and w.killed_because is None
+            ]
+        return min(deadlines, default=None)
+
+    def _acquire(
+        self, worker: str, request: int, name: str, timeout: float | None, holder: str
+    ) -> None:
+        """A test in ``worker`` asks for a slot of ``name``: grant it now or queue it."""
+        if not self._queue.acquire(worker, name):
+            deadline = None if timeout is None else self._clock() + timeout
+            self._waiters.append(_Waiter(worker, request, name, deadline, timeout, holder))
+            self._queue.set_wanted(w.name for w in self._waiters)
+            self._wake_waiting()
+            return
+        self._acquired.setdefault((worker, name), []).append(holder)
+        self._fleet.send(worker, Granted(request))
+
+    def _grant_waiting(self) -> None:
+        """Give the slots that are free now to the acquires waiting, in their order."""
+        if not self._waiters:
+            return
+        waiting = []
+        for waiter in self._waiters:
+            if self._queue.acquire(waiter.worker, waiter.name):
+                self._acquired.setdefault((waiter.worker, waiter.name), []).append(waiter.holder)
+                self._fleet.send(waiter.worker, Granted(waiter.request))
+            else:
+                waiting.append(waiter)
+        self._waiters = waiting
+        self._queue.set_wanted(w.name for w in waiting)
+
+    def _expire_waiters(self, now: float) -> None:
+        expired = [w for w in self._waiters if w.deadline is not None and now >= w.deadline]
+        if not expired:
+            return
+        self._waiters = [w for w in self._waiters if w not in expired]
+        self._queue.set_wanted(w.name for w in self._waiters)
+        for waiter in expired:
+            message = (
+                f"(capacity {self._queue.capacity(waiter.name)}): held by "
+                f"{self._holders_of(waiter.name)}"
+            )
+            self._fleet.send(waiter.worker, Denied(waiter.request, message))
+        self._wake_waiting()
+
+    def _holders_of(self, name: str) -> str:
+        """Who holds ``name`` now, by test and worker, for a timeout's message."""
+        found = []
+        for worker in self._queue.holders(name):
+            tests = self._acquired.get((worker, name))
+            if tests:
+                found.append(f"{tests[0]} (worker {worker}, testfleet.acquire)")
+                continue
+            marked = self._queue.holding(worker, name)
+            if marked:
+                found.append(f"{self._describe(marked[0])} (worker {worker}, resource marker)")
+        return "; ".join(found) or "nobody (the slot was being handed on)"
 
     def _crash_reason(self, worker: _Worker, exit: WorkerExit, index: int) -> str:
         reason = (

@@ -41,6 +41,21 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Granted:
+    """Controller to worker: the slot asked for by ``Acquire(request, ...)`` is yours."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class Denied:
+    """Controller to worker: ``Acquire(request, ...)`` timed out; ``message`` says who holds it."""
+
+    request: int
+    message: str
+
+
+@dataclass(frozen=True)
 class ItemDone:
     """Worker to controller: an item ran; here is everything it reported."""
 
@@ -94,14 +109,37 @@ class WorkerFinished:
 
 
 @dataclass(frozen=True)
+class Acquire:
+    """Worker to controller: a test asks for a slot of resource ``name`` (``testfleet.acquire``).
+
+    ``holder`` is the test asking, for the message another waiter gets; the
+    answer is :class:`Granted` or, after ``timeout`` seconds, :class:`Denied`.
+    """
+
+    request: int
+    name: str
+    timeout: float | None
+    holder: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """Worker to controller: one slot of ``name`` taken with :class:`Acquire` is free."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class WorkerError:
     """Worker to controller: testfleet itself failed inside the worker."""
 
     text: str
 
 
-ToWorker: TypeAlias = RunItems | Finish | Stop
-ToController: TypeAlias = ItemDone | Interrupted | StopAsked | WorkerFinished | WorkerError
+ToWorker: TypeAlias = RunItems | Finish | Stop | Granted | Denied
+ToController: TypeAlias = (
+    ItemDone | Interrupted | StopAsked | WorkerFinished | WorkerError | Acquire | Release
+)
 Message: TypeAlias = ToWorker | ToController
 
 
@@ -135,6 +173,20 @@ def encode(message: Message) -> bytes:
             data = {"type": "finished", "output": output, "events": list(events)}
         case WorkerError(text):
             data = {"type": "error", "text": text}
+        case Granted(request):
+            data = {"type": "granted", "request": request}
+        case Denied(request, text):
+            data = {"type": "denied", "request": request, "message": text}
+        case Acquire(request, name, timeout, holder):
+            data = {
+                "type": "acquire",
+                "request": request,
+                "name": name,
+                "timeout": timeout,
+                "holder": holder,
+            }
+        case Release(name):
+            data = {"type": "release", "name": name}
     # A value JSON cannot carry (a record_property object, say) travels as its
     # str(): what junitxml and the terminal would show of it anyway.
     body = json.dumps(data, separators=(",", ":"), default=str).encode()
@@ -172,6 +224,20 @@ def decode(body: bytes) -> Message:
                 return WorkerFinished(output, tuple(data.get("events", ())))
             case "error":
                 return WorkerError(str(data["text"]))
+            case "granted":
+                return Granted(int(data["request"]))
+            case "denied":
+                return Denied(int(data["request"]), str(data["message"]))
+            case "acquire":
+                timeout = data["timeout"]
+                return Acquire(
+                    int(data["request"]),
+                    str(data["name"]),
+                    None if timeout is None else float(timeout),
+                    str(data["holder"]),
+                )
+            case "release":
+                return Release(str(data["name"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise ProtocolError(f"malformed message: {exc}") from exc
     raise ProtocolError(f"unknown message type {data['type']!r}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import select
 import sys
 import traceback
 import warnings
@@ -25,20 +24,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from testfleet.engine.channel import ControllerGone, ControllerSlots, Inbox, Outbox
 from testfleet.engine.messages import (
     Event,
     Finish,
-    FrameReader,
     Interrupted,
     ItemDone,
     RunItems,
     Stop,
     StopAsked,
-    ToController,
     ToWorker,
     WorkerError,
     WorkerFinished,
-    encode,
 )
 from testfleet.engine.threads import limit_threads
 
@@ -60,6 +57,10 @@ def _nothing(config: pytest.Config) -> None:
     """The default of :class:`WorkerSetup`'s plugin hooks: nothing to do."""
 
 
+def _no_slots(slots: ControllerSlots) -> None:
+    """The default of :attr:`WorkerSetup.connect`: ``testfleet.acquire`` stays in process."""
+
+
 @dataclass(frozen=True)
 class WorkerSetup:
     """What a worker needs to know about itself and its run."""
@@ -75,58 +76,13 @@ class WorkerSetup:
     #: Called after the worker's ``pytest_unconfigure``: what must outlive the
     #: worker (coverage data) is saved there.
     finish: Callable[[pytest.Config], None] = _nothing
+    #: Called with the worker's way to the run's resource slots, before its
+    #: first test: ``testfleet.acquire`` asks the controller from then on.
+    connect: Callable[[ControllerSlots], None] = _no_slots
 
 
 #: What a worker's session says when the controller told it to stop.
 _STOPPING = "testfleet: the run is stopping"
-
-
-class ControllerGone(Exception):
-    """The controller closed its end of the pipe: it is gone, so the worker goes."""
-
-
-class Inbox:
-    """Messages from the controller, read without blocking or while waiting."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._reader = FrameReader()
-
-    def poll(self) -> list[ToWorker]:
-        """Whatever has arrived, without waiting."""
-        return self._read(timeout=0)
-
-    def wait(self) -> list[ToWorker]:
-        """Wait until at least one message has arrived."""
-        while True:
-            messages = self._read(timeout=None)
-            if messages:
-                return messages
-
-    def _read(self, timeout: float | None) -> list[ToWorker]:
-        messages: list[ToWorker] = []
-        while select.select([self._fd], [], [], timeout)[0]:
-            chunk = os.read(self._fd, 65536)
-            if not chunk:
-                raise ControllerGone
-            for message in self._reader.feed(chunk):
-                assert isinstance(message, RunItems | Finish | Stop), message
-                messages.append(message)
-            timeout = 0
-        return messages
-
-
-class Outbox:
-    """Messages to the controller, written whole and in order."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def send(self, message: ToController) -> None:
-        """Write ``message``, blocking until the pipe took all of it."""
-        data = memoryview(encode(message))
-        while data:
-            data = data[os.write(self._fd, data) :]
 
 
 class Recorder:
@@ -417,7 +373,9 @@ def run_worker(
         prepare_process(config, setup)
         setup.prepare(config)
         prepared = True
-        loop = WorkerLoop(session, initial, Inbox(inbox_fd), outbox)
+        inbox = Inbox(inbox_fd)
+        setup.connect(ControllerSlots(inbox, outbox))
+        loop = WorkerLoop(session, initial, inbox, outbox)
         recorder = loop.recorder
         recorder.install()
         loop.run()

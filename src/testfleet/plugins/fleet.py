@@ -63,6 +63,7 @@ class FleetPlugin:
         from testfleet.engine.threads import threads_per_worker
         from testfleet.engine.worker import WorkerSetup, run_worker, worker_input
         from testfleet.plugins import compat
+        from testfleet.plugins.slots import connect
 
         config = session.config
         compat.prepare_controller(config)
@@ -90,6 +91,7 @@ class FleetPlugin:
                 threads=pool,
                 prepare=compat.prepare_worker,
                 finish=compat.finish_worker,
+                connect=connect(config),
             )
 
         relay = HookRelay(

@@ -10,6 +10,9 @@ Items that hold resources (:mod:`testfleet.scheduling.resources`) are never
 split off or stolen, and are sent only to a worker that holds, or can take, a
 slot of each: a worker that cannot gets the next unit it can run instead, so
 no worker waits on a resource while there is work it could do.
+A worker also holds a slot it took with ``testfleet.acquire`` (:meth:`WorkQueue.acquire`)
+until it gives it back; while some worker waits to acquire a resource, no new
+unit holding it is reserved, so the wait ends when the units already reserved are done.
 Items already sent to a worker are never taken back: a worker must know the
 item that follows the one it runs (pytest's ``nextitem``) to tear fixtures down
 correctly, so what it holds is its own.
@@ -18,7 +21,7 @@ correctly, so what it holds is its own.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -89,6 +92,10 @@ class WorkQueue:
         self._weights = weights
         #: Per worker, the items sent and not reported yet, with what each holds.
         self._sent: dict[str, dict[int, frozenset[str]]] = {}
+        #: Per worker, the resources it took with ``acquire`` and how many times.
+        self._acquired: dict[str, Counter[str]] = {}
+        #: Resources some worker waits to acquire: no new unit holding one is sent.
+        self._wanted: frozenset[str] = frozenset()
         #: Workers told there is nothing more for them (they finish).
         self._retired: set[str] = set()
         #: The weight of the units not reserved yet, kept as they come and go.
@@ -140,6 +147,7 @@ class WorkQueue:
     def remove_worker(self, worker: str) -> list[int]:
         """Forget ``worker``, release its slots, and return its unsent reservation."""
         self._sent.pop(worker, None)
+        self._acquired.pop(worker, None)
         self._retired.discard(worker)
         return list(self._reserved.pop(worker, ()))
 
@@ -156,7 +164,40 @@ class WorkQueue:
 
     def holders(self, name: str) -> list[str]:
         """The workers holding a slot of resource ``name`` now."""
-        return [w for w, sent in self._sent.items() if any(name in h for h in sent.values())]
+        return [w for w in self._sent if name in self._held_by(w)]
+
+    def acquire(self, worker: str, name: str) -> bool:
+        """Give ``worker`` a slot of ``name`` if it may have one now; whether it got it.
+
+        A worker that holds the resource already (through a test it was sent,
+        or an earlier acquire) gets it at once: it runs one test at a time.
+        """
+        if name not in self._held_by(worker) and len(self.holders(name)) >= (
+            self._resources.capacity(name)
+        ):
+            return False
+        self._acquired.setdefault(worker, Counter())[name] += 1
+        return True
+
+    def release(self, worker: str, name: str) -> None:
+        """``worker`` gave back one slot of ``name`` it acquired."""
+        taken = self._acquired.get(worker)
+        if taken is not None and taken[name] > 0:
+            taken[name] -= 1
+            if not taken[name]:
+                del taken[name]
+
+    def capacity(self, name: str) -> int:
+        """How many workers may hold ``name`` at once."""
+        return self._resources.capacity(name)
+
+    def holding(self, worker: str, name: str) -> list[int]:
+        """The items sent to ``worker`` and not reported that hold ``name``, in order."""
+        return [i for i, held in self._sent.get(worker, {}).items() if name in held]
+
+    def set_wanted(self, names: Iterable[str]) -> None:
+        """The resources workers wait to acquire: no new unit holding them is sent."""
+        self._wanted = frozenset(names)
 
     def take(self, worker: str, count: int) -> list[int]:
         """Up to ``count`` items for ``worker``; empty when it can run nothing now.
@@ -208,18 +249,31 @@ class WorkQueue:
         self._sent[worker][item] = self._resources.of(item)
         return item
 
-    def _allowed(self, worker: str, holds: frozenset[str]) -> bool:
-        """Whether ``worker`` may be sent an item holding ``holds`` now."""
+    def _allowed(self, worker: str, holds: frozenset[str], *, reserved: bool = False) -> bool:
+        """Whether ``worker`` may be sent an item holding ``holds`` now.
+
+        A unit it has ``reserved`` goes on even when another worker waits to
+        acquire one of those resources: a unit is never cut short for that.
+        """
         if not holds:
             return True
         mine = self._held_by(worker)
+        if not reserved and holds & self._wanted:
+            # A worker must know the test after the one it runs: a holder
+            # down to its last item may take the next unit of its resource,
+            # or neither it nor the worker waiting for its slot could go on.
+            last = len(self._sent.get(worker, ())) == 1
+            if not (last and holds <= mine):
+                return False
         return all(
             name in mine or len(self.holders(name)) < self._resources.capacity(name)
             for name in holds
         )
 
     def _held_by(self, worker: str) -> frozenset[str]:
-        return frozenset().union(*self._sent.get(worker, {}).values())
+        held = frozenset().union(*self._sent.get(worker, {}).values())
+        acquired = self._acquired.get(worker)
+        return held.union(acquired) if acquired else held
 
     def _give_back_if_blocked(self, worker: str) -> None:
         """Put a reservation the worker cannot run now back in the plan, in front.
@@ -228,7 +282,9 @@ class WorkQueue:
         unit whose slot another worker took meanwhile can be blocked.
         """
         reservation = self._reserved[worker]
-        if reservation and not self._allowed(worker, self._resources.of(reservation[0])):
+        if reservation and not self._allowed(
+            worker, self._resources.of(reservation[0]), reserved=True
+        ):
             group = self._group(reservation)
             self._groups.appendleft(group)
             self._queued_weight += self._weight(group.items)
@@ -246,7 +302,8 @@ class WorkQueue:
         reservation = self._reserved.get(worker, deque())
         own = (
             len(reservation)
-            if reservation and self._allowed(worker, self._resources.of(reservation[0]))
+            if reservation
+            and self._allowed(worker, self._resources.of(reservation[0]), reserved=True)
             else 0
         )
         queued = sum(len(g.items) for g in self._groups if self._allowed(worker, g.holds))
