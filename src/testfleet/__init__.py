@@ -11,8 +11,9 @@ imported, an error in suites with ``filterwarnings = error``.
 
 from __future__ import annotations
 
+from testfleet.plugins.shared import shared_fixture
 from testfleet.resources.slots import AcquireTimeout, acquire
 
 __version__ = "0.1.0"
 
-__all__ = ["AcquireTimeout", "__version__", "acquire"]
+__all__ = ["AcquireTimeout", "__version__", "acquire", "shared_fixture"]

@@ -156,6 +156,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _register_fleet(config)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from testfleet.plugins.shared import check_shared
+
+    check_shared(session.items)  # a shared fixture using a narrower one is a usage error
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     from testfleet.plugins.slots import unconfigure_slots
 

@@ -61,6 +61,8 @@ class HookRelay:
         #: ``(shouldfail, shouldstop)`` when the session first asked to stop:
         #: what the run says it stopped for, whatever finished after that.
         self.stopped_for: tuple[str | bool, str | bool] | None = None
+        #: The item reported last: a teardown after the run is reported against it.
+        self.last_item: pytest.Item | None = None
 
     def describe(self, index: int) -> str:
         """The node id of item ``index``, for messages."""
@@ -70,6 +72,7 @@ class HookRelay:
         """Replay the events of item ``index``, which ``worker`` ran."""
         item = self._items[index]
         self._worker_of[item.nodeid] = worker
+        self.last_item = item
         self._replay(item, events)
 
     def _replay(self, item: pytest.Item | None, events: Sequence[Event]) -> None:
@@ -98,6 +101,7 @@ class HookRelay:
         ``duration`` seconds (the report says so: the history learns what it cost)."""
         item = self._items[index]
         self._worker_of[item.nodeid] = worker
+        self.last_item = item
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         keywords: dict[str, Literal[1]] = dict.fromkeys(item.keywords, 1)

@@ -114,6 +114,7 @@ class Recorder:
             caller_kwargs: Mapping[str, object],
             firstresult: bool,
         ) -> object:
+            __tracebackhide__ = True  # a test's traceback shows its code, not this
             if hook_name in RELAYED_HOOKS:
                 self.record(hook_name, dict(caller_kwargs))
                 return None if firstresult else []

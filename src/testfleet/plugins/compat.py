@@ -159,6 +159,7 @@ def _skip_session_end(config: pytest.Config, plugins: Sequence[object]) -> None:
         caller_kwargs: Mapping[str, object],
         firstresult: bool,
     ) -> object:
+        __tracebackhide__ = True  # a test's traceback shows its code, not this
         if hook_name in _SESSION_END_HOOKS:
             hook_impls = [impl for impl in hook_impls if id(impl.plugin) not in silenced]
         return inner(hook_name, hook_impls, caller_kwargs, firstresult)

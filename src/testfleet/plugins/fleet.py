@@ -17,6 +17,7 @@ from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID, WORKER_OF
 if TYPE_CHECKING:
     from testfleet.engine.controller import Controller
     from testfleet.engine.relay import HookRelay
+    from testfleet.plugins.shared import SharedFixtures
     from testfleet.scheduling import WorkQueue
 
 
@@ -57,6 +58,25 @@ class FleetPlugin:
         return True
 
     def _run(self, session: pytest.Session, workers: int) -> tuple[Controller, HookRelay]:
+        """Set up the shared fixtures, run the workers, and tear the fixtures down."""
+        from testfleet.engine.processes import other_threads
+        from testfleet.plugins import compat
+        from testfleet.plugins.shared import SharedFixtures
+
+        compat.prepare_controller(session.config)
+        shared = SharedFixtures(session)
+        try:
+            shared.set_up(other_threads)
+            controller, relay = self._drive(session, workers, shared)
+        except BaseException:
+            shared.tear_down(None)  # a serial run tears them down too, interrupted or not
+            raise
+        shared.tear_down(relay.last_item)
+        return controller, relay
+
+    def _drive(
+        self, session: pytest.Session, workers: int, shared: SharedFixtures
+    ) -> tuple[Controller, HookRelay]:
         from testfleet.engine.controller import Controller
         from testfleet.engine.processes import ForkedFleet, other_threads
         from testfleet.engine.relay import HookRelay
@@ -66,7 +86,6 @@ class FleetPlugin:
         from testfleet.plugins.slots import connect
 
         config = session.config
-        compat.prepare_controller(config)
         threads = other_threads()
         if threads:
             raise pytest.UsageError(
@@ -83,13 +102,17 @@ class FleetPlugin:
         uid = config.stash[TESTRUN_UID]
         pool = threads_per_worker(workers)
 
+        def prepare(config: pytest.Config) -> None:
+            compat.prepare_worker(config)
+            shared.forget_in_worker()
+
         def setup_of(name: str) -> WorkerSetup:
             return WorkerSetup(
                 name=name,
                 count=workers,
                 testrun_uid=uid,
                 threads=pool,
-                prepare=compat.prepare_worker,
+                prepare=prepare,
                 finish=compat.finish_worker,
                 connect=connect(config),
             )
@@ -118,6 +141,8 @@ class FleetPlugin:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and config.get_verbosity() >= 0:
             reporter.write_line(f"testfleet: {workers} workers")
+            if shared.names:
+                reporter.write_line(f"testfleet: set up once, shared: {', '.join(shared.names)}")
         for note in compat.startup_notes(config):
             relay.note(note)
         fleet.run(controller)
