@@ -5,7 +5,9 @@ serially, under pytest-xdist and under testfleet's forked workers:
 
 * files live under ``tmp_path`` / ``tmp_path_factory`` (never a fixed path);
 * session fixtures are built by whichever process needs them, in a directory
-  named after the worker, and are copied before a test may change them;
+  named after the worker, and are copied before a test may change them; the
+  seeded site is a testfleet shared fixture: built once per ``--workers`` run,
+  in the controller, before the workers fork;
 * PostgreSQL tests use testfleet's ``worker_database``: one copy per worker;
 * HTTP servers bind port 0 on 127.0.0.1.
 """
@@ -29,6 +31,7 @@ from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIServer, make_server
 
 import pytest
+import testfleet
 
 from webbly.clock import FixedClock, StepClock
 from webbly.cms import CMS
@@ -150,12 +153,28 @@ class SeededSite:
         return make_settings(target)
 
 
-@pytest.fixture(scope="session")
-def seeded_site(tmp_path_factory: pytest.TempPathFactory, worker_name: str) -> SeededSite:
+def _once_per_run(function: Callable[..., Any]) -> Any:
+    """``@testfleet.shared_fixture``: built once per ``--workers`` run, before the fork.
+
+    ``WEBBLY_SEED_PER_WORKER=1`` makes it an ordinary session fixture, built in
+    every worker, which ``benchmarks/webbly.py`` compares it with; so does
+    ``WEBBLY_FIXTURE_LOG=PATH``, where each build appends a line.
+    """
+    if os.environ.get("WEBBLY_SEED_PER_WORKER"):
+        return pytest.fixture(scope="session")(function)
+    return testfleet.shared_fixture(function)
+
+
+@_once_per_run
+def seeded_site(tmp_path_factory: pytest.TempPathFactory) -> SeededSite:
     """The expensive one: a site with users, ``SEED_PAGES`` pages with revisions, tags and
     media, built by the seeding code every demo uses. Never opened for writing by tests:
     ``seeded_cms`` and ``seeded_readonly`` work on copies."""
-    directory = tmp_path_factory.mktemp(f"seeded-{worker_name}-", numbered=True) / "site"
+    log = os.environ.get("WEBBLY_FIXTURE_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as built:
+            built.write(f"seeded_site {os.getpid()}\n")
+    directory = tmp_path_factory.mktemp("seeded-", numbered=True) / "site"
     with CMS.open(make_settings(directory), clock=StepClock(START, 37.0)) as cms:
         report = seed_site(cms, pages=SEED_PAGES, seed=SEED, password=PASSWORD)
         admin = report.users["admin"]
