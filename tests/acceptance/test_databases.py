@@ -308,6 +308,7 @@ def test_unreachable_server_is_a_usage_error(pytester: pytest.Pytester, run: Run
         ]
     )
     assert "s3cret" not in result.stdout.str() + result.stderr.str()
+    assert "could not drop" not in result.stderr.str()  # one error, not two
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,6 @@ class DatabasesPlugin:
             return
         if "worker_database" in wanted and len(self.specs) > 1:
             raise pytest.UsageError(_several([spec.name for spec in self.specs]))
-        self.used = True
         # Imported only by a run whose tests ask for a database copy.
         from testfleet.resources.databases import DatabaseError, check_reachable
 
@@ -88,6 +87,8 @@ class DatabasesPlugin:
                 check_reachable(spec, self.config.rootpath)
             except DatabaseError as error:
                 raise pytest.UsageError(f"testfleet {error}") from None
+        # Only now: a server that does not answer has no copies of ours to drop.
+        self.used = True
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if not self.used or os.getpid() != self._pid or hasattr(config, "workerinput"):
