@@ -550,4 +550,10 @@ def install_note() -> str:
         text=True,
         check=False,
     ).stdout.strip()
-    return f"- testfleet imported from {kind}; repository at commit {head or 'unknown'}"
+    head = head or "unknown"
+    if kind.startswith("this checkout"):
+        return f"- testfleet imported from {kind}, at commit {head} (plus any uncommitted edits)"
+    return (
+        f"- testfleet imported from {kind}, whose commit is not recorded; the checkout "
+        f"was at {head} when the report was written"
+    )

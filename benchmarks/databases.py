@@ -27,7 +27,7 @@ Every database the benchmark makes is named ``tfbench_*`` and dropped at the end
 any left by an interrupted invocation, at the start).
 
 Usage: ``python benchmarks/databases.py [--repeat 5] [--scale 0.1] [--url URL]``, URL
-``postgresql://postgres@127.0.0.1:5432`` by default (about 4 minutes on 2 cores).
+``postgresql://postgres@127.0.0.1:5432`` by default (about 6 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -481,6 +481,9 @@ def render(
         "",
         *benchlib.machine_lines(info, os.environ),
         benchlib.install_note(),
+        "- Load average at the end: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (other engineers share this machine: compare ratios, not seconds)",
         f"- Command: `{benchlib.invocation(sys.argv)}`",
         f"- Database: `benchmarks/appschema.py`, six tables with keys, checks and indexes and a "
         f"view, {sum(appschema.row_counts().values())} rows (seed scale {args.scale:g}), made "
