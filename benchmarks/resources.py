@@ -255,6 +255,9 @@ def render(
         "",
         *benchlib.machine_lines(info, os.environ),
         benchlib.install_note(),
+        "- Load average at the end: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (other engineers share this machine: compare ratios, not seconds)",
         f"- Command: `{benchlib.invocation(sys.argv)}`",
         f"- Suite: `benchmarks/lane_suite.py`, the sleep suite ({meta['tests']} tests in 20 "
         f"files, duration scale {meta['scale']:g}) with {len(meta['lane_tests'])} tests "
