@@ -157,7 +157,7 @@ def _once_per_run(function: Callable[..., Any]) -> Any:
     """``@testfleet.shared_fixture``: built once per ``--workers`` run, before the fork.
 
     ``WEBBLY_SEED_PER_WORKER=1`` makes it an ordinary session fixture, built in
-    every worker, which ``benchmarks/webbly.py`` compares it with; so does
+    every worker, which ``benchmarks/shared_fixture.py`` compares it with; so does
     ``WEBBLY_FIXTURE_LOG=PATH``, where each build appends a line.
     """
     if os.environ.get("WEBBLY_SEED_PER_WORKER"):
