@@ -164,7 +164,11 @@ class WorkQueue:
 
     def holders(self, name: str) -> list[str]:
         """The workers holding a slot of resource ``name`` now."""
-        return [w for w in self._sent if name in self._held_by(w)]
+        return [
+            worker
+            for worker, sent in self._sent.items()
+            if any(name in held for held in sent.values()) or name in self._acquired.get(worker, ())
+        ]
 
     def acquire(self, worker: str, name: str) -> bool:
         """Give ``worker`` a slot of ``name`` if it may have one now; whether it got it.
