@@ -10,8 +10,9 @@ import pytest
 
 from testfleet.history import HistoryError, PostgresStore, open_store
 from testfleet.history._sql import Transaction
-from testfleet.history.postgres import MIGRATIONS, redact
+from testfleet.history.postgres import MIGRATIONS
 from testfleet.model.history import RunRecord, TestResult
+from testfleet.model.urls import redact
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 

@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from testfleet.history._sql import (
     INSERT_RUN,
@@ -29,6 +28,7 @@ from testfleet.history._sql import (
     migrate,
 )
 from testfleet.history.store import ELSEWHERE, HistoryError
+from testfleet.model.urls import passwords, redact
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,37 +59,6 @@ def _v3(tx: Transaction) -> None:
 
 #: The schema's migrations in order; the one at index ``i`` makes version ``i + 1``.
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, in the user part or as a ``password=`` parameter."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return f"{url.partition('://')[0]}://(an unreadable URL)"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hosts = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}@{hosts}" if user else hosts
-    query = "&".join(
-        p for p in parts.query.split("&") if p and not p.lower().startswith("password=")
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _passwords(url: str) -> list[str]:
-    """The passwords ``url`` holds, to blank them out of server messages too."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return []
-    found = [unquote(parts.password)] if parts.password else []
-    for p in parts.query.split("&"):
-        key, _, value = p.partition("=")
-        if key.lower() == "password" and value:
-            found.append(unquote(value))
-    return found
 
 
 def _pg(sql: str) -> str:
@@ -126,7 +95,7 @@ class PostgresStore(SQLStore):
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.where = redact(url)
-        self._secrets = _passwords(url)
+        self._secrets = passwords(url)
         self._pid = os.getpid()
         try:
             import psycopg

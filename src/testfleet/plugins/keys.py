@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-# A module of three small dataclasses: cheap to import with the plugin.
+# Modules of a few small dataclasses: cheap to import with the plugin.
+from testfleet.model.fleet import FleetSettings
 from testfleet.model.history import CacheFigures
 
 #: The run's unique id, shared by the controller and all its workers.
@@ -17,3 +18,6 @@ WORKER_OF = pytest.StashKey[dict[str, str]]()
 #: controller at session finish (before the history records the run), only when
 #: the run used the cache.
 CACHE_FIGURES = pytest.StashKey[CacheFigures]()
+#: The fleet run this process is a node of (``--fleet``), in the controller and
+#: its workers; absent outside fleet runs.
+FLEET = pytest.StashKey[FleetSettings]()

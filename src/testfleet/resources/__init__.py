@@ -3,9 +3,9 @@ per-worker databases (``worker_database``).
 
 This layer takes plain data (configuration tables, paths, clocks); the pytest
 side lives in :mod:`testfleet.plugins`.  Besides :mod:`testfleet.model` it uses
-two helpers of other layers rather than copies of them: the configuration
-file reader (``testfleet.categories.config.read_toml``) and the URL redaction
-of the history (``testfleet.history.postgres.redact``).  Nothing is imported
+one helper of another layer rather than a copy of it: the configuration
+file reader (``testfleet.categories.config.read_toml``); URLs are shown
+through :mod:`testfleet.model.urls`, without their passwords.  Nothing is imported
 here eagerly, so that ``import testfleet.resources`` stays free of sqlite3.
 """
 

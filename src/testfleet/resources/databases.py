@@ -223,7 +223,7 @@ class PostgresStore:
     """Databases on a PostgreSQL server, managed from its ``postgres`` database."""
 
     def __init__(self, spec: DatabaseSpec) -> None:
-        from testfleet.history.postgres import redact
+        from testfleet.model.urls import redact
 
         self.spec = spec
         self._lock = lock_key(name_prefix(base_name(spec)))
