@@ -60,8 +60,23 @@ def test_defaults() -> None:
 
 def test_full_table() -> None:
     """Every key is read, a whole-number ttl becoming seconds as a float."""
-    table = {"max_entries": 5, "max_bytes": 100, "persist": True, "ttl": 60}
-    assert parse_cache_config(table, "f", KEY) == CacheConfig(5, 100, True, 60.0)
+    table = {"max_entries": 5, "max_bytes": 100, "persist": True, "ttl": 60, "url": "redis://h/1"}
+    assert parse_cache_config(table, "f", KEY) == CacheConfig(5, 100, True, 60.0, "redis://h/1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://cache.example",
+        "rediss://:s3cret@cache.example:6380/2",
+        "redis://user:pw@cache.example/15",
+        "unix:///run/redis.sock?db=3",
+    ],
+)
+def test_redis_url(url: str) -> None:
+    """A redis://, rediss:// or unix:// URL is kept as written, password included."""
+    assert parse_cache_config({"url": url}, "f", KEY).url == url
 
 
 @pytest.mark.parametrize(
@@ -75,6 +90,11 @@ def test_full_table() -> None:
         ({"persist": "yes"}, f"{KEY}.persist", "true or false, not a string"),
         ({"ttl": -5}, f"{KEY}.ttl", "above 0, not -5"),
         ({"ttl": False}, f"{KEY}.ttl", "above 0, not False"),
+        ({"url": 6379}, f"{KEY}.url", "a redis://, rediss:// or unix:// URL, not an integer"),
+        ({"url": "http://h/0"}, f"{KEY}.url", "unix:// URL, not 'http://h/0'"),
+        ({"url": "127.0.0.1:6379"}, f"{KEY}.url", "unix:// URL, not '127.0.0.1:6379'"),
+        ({"url": "redis://h:port/0"}, f"{KEY}.url", "port must be a number from 0 to 65535"),
+        ({"url": "redis://h/cache"}, f"{KEY}.url", "database after the host must be a number"),
     ],
 )
 def test_bad_config(table: dict[str, object], key: str, problem: str) -> None:
@@ -84,6 +104,17 @@ def test_bad_config(table: dict[str, object], key: str, problem: str) -> None:
     assert info.value.key == key
     assert problem in str(info.value)
     assert str(info.value).startswith(f"pyproject.toml: {key}: ")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://:secret@h/0", "redis://:secret@h:port/0", "redis://u:secret@h/x"]
+)
+def test_bad_url_hides_its_password(url: str) -> None:
+    """A bad URL is shown in the error without its password."""
+    with pytest.raises(CacheConfigError) as info:
+        parse_cache_config({"url": url}, "pyproject.toml", KEY)
+    assert info.value.key == f"{KEY}.url"
+    assert "secret" not in str(info.value)
 
 
 def test_not_a_table() -> None:
@@ -275,6 +306,27 @@ def test_waits_for_another_builder() -> None:
     cache = ScalableCache(shared, pid=1, alive=lambda pid: True, timer=clock, sleep=sleep)
     assert cache.get_or_set("k", lambda: "mine") == "theirs"
     assert cache.stats() == CacheStats(hits=1, misses=1, sets=1, saved_seconds=3.0)
+
+
+def test_claims_of_two_caches_in_one_process_id_differ() -> None:
+    """Claims carry more than the process id: a shared store sees the same ids on
+    other machines, and a claim that looked like its own would let two build."""
+    shared = store()
+    first = ScalableCache(shared, pid=7)
+    second = ScalableCache(shared, pid=7, alive=lambda pid: True, sleep=lambda s: None)
+    tokens: list[str] = []
+
+    def build_first() -> str:
+        claim = shared.claim("k", Owner(0, "probe"))
+        assert isinstance(claim, Owner)
+        tokens.append(claim.token)
+        with pytest.raises(CacheWaitTimeout):
+            second.get_or_set("k", lambda: "second", timeout=0)
+        return "first"
+
+    assert first.get_or_set("k", build_first) == "first"
+    assert len(tokens) == 1
+    assert tokens[0].startswith("7-")
 
 
 def test_takes_over_from_a_dead_builder() -> None:

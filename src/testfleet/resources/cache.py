@@ -3,10 +3,11 @@
 :class:`ScalableCache` is what a test sees as ``fleet_cache``: ``get``, ``set``,
 ``get_or_set`` and ``stats``.  It keeps no state of its own beyond the process
 it runs in; the entries, the claims of keys being built and the run's
-counters live in a :class:`CacheStore`, a small interface with one local
-implementation (:class:`~testfleet.resources.cache_sqlite.SqliteStore`, one
-SQLite file all processes of a machine reach) so that a store on a server
-(Redis) can follow for runs on many machines.
+counters live in a :class:`CacheStore`, a small interface with two
+implementations: :class:`~testfleet.resources.cache_sqlite.SqliteStore`, one
+SQLite file all processes of a machine reach, and
+:class:`~testfleet.resources.cache_redis.RedisStore`, a Redis server that the
+processes of many machines reach (``url`` in the configuration).
 
 Values are ``bytes``, ``str`` or JSON-serialisable, never pickled: a shared
 store must not be a way to run code in another process.  A JSON value comes
@@ -23,14 +24,21 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from testfleet.model.urls import redact
 
 T = TypeVar("T")
 
 #: Keys the ``cache`` table may hold.
-ALLOWED_KEYS = ("max_bytes", "max_entries", "persist", "ttl")
+ALLOWED_KEYS = ("max_bytes", "max_entries", "persist", "ttl", "url")
+
+#: The URL schemes of a Redis store, as redis-py reads them.
+URL_SCHEMES = ("redis", "rediss", "unix")
 
 #: The default bounds: entries, and bytes of stored values.
 DEFAULT_MAX_ENTRIES = 1000
@@ -55,6 +63,10 @@ class CacheConfig:
     persist: bool = False
     #: Seconds an entry lives after it is set; None: until evicted.
     ttl: float | None = None
+    #: A Redis server (``redis://``, ``rediss://``, ``unix://``) to keep the cache
+    #: in, shared by every machine of the run; None: a local SQLite file.  May
+    #: hold a password: show it through :func:`testfleet.model.urls.redact`.
+    url: str | None = None
 
 
 class CacheConfigError(ValueError):
@@ -109,7 +121,43 @@ def parse_cache_config(table: object, source: str, key: str) -> CacheConfig:
         max_bytes=_count(table, "max_bytes", DEFAULT_MAX_BYTES, source, key),
         persist=persist,
         ttl=None if ttl is None else float(ttl),
+        url=_url(table, source, key),
     )
+
+
+def _url(table: Mapping[str, object], source: str, key: str) -> str | None:
+    """The ``url`` key: checked for what redis-py would refuse, without importing it.
+
+    Whether the server answers is found out when a test first uses the cache.
+    """
+    url = table.get("url")
+    if url is None:
+        return None
+    expected = "a redis://, rediss:// or unix:// URL"
+    if not isinstance(url, str):
+        raise CacheConfigError(source, f"{key}.url", f"must be {expected}, not {_toml_type(url)}")
+    # Shown without its password: the message ends up in CI logs.
+    shown = repr(redact(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise CacheConfigError(source, f"{key}.url", f"must be {expected}, not {shown}") from None
+    if parts.scheme not in URL_SCHEMES:
+        raise CacheConfigError(source, f"{key}.url", f"must be {expected}, not {shown}")
+    try:
+        parts.port  # noqa: B018 - reading it is the check: a port that is no number raises
+    except ValueError:
+        raise CacheConfigError(
+            source, f"{key}.url", f"the port must be a number from 0 to 65535 in {shown}"
+        ) from None
+    database = parts.path.strip("/")
+    if parts.scheme != "unix" and database and not database.isdigit():
+        raise CacheConfigError(
+            source,
+            f"{key}.url",
+            f"the database after the host must be a number (redis://HOST:PORT/0) in {shown}",
+        )
+    return url
 
 
 def _count(table: Mapping[str, object], name: str, default: int, source: str, key: str) -> int:
@@ -253,6 +301,9 @@ class ScalableCache:
         self._timer = timer
         self._sleep = sleep
         self._calls = 0
+        # Part of every claim's token: a shared store's claims come from many
+        # machines, where process ids repeat.
+        self._nonce = uuid.uuid4().hex[:12]
         self._building: set[str] = set()
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -281,7 +332,7 @@ class ScalableCache:
                 "the build would wait for itself"
             )
         self._calls += 1
-        owner = Owner(self._pid, f"{self._pid}-{self._calls}")
+        owner = Owner(self._pid, f"{self._pid}-{self._nonce}-{self._calls}")
         deadline = self._timer() + timeout
         while True:
             found = self._store.claim(key, owner)
