@@ -6,11 +6,14 @@ sqlite3 and the cache's code are imported then.  The configuration is read at
 configure time, in the controller, so that a bad one stops the run at once
 (usage error, exit code 4); forked workers inherit it.
 
-Where the store lives: with ``persist = true``, ``.testfleet/cache.db`` under the
-rootdir; otherwise a file in the run's base temporary directory, which the
-controller creates before it forks (each worker's own basetemp is a directory
-below it), so every process of the run reaches the same file and the next run
-starts empty.
+Where the store lives: with ``url``, on that Redis server (redis-py is imported
+then, and only then), in the namespace of the fleet run when this process is a
+node of one, else of this run, else with ``persist = true`` in the namespace
+every run shares.  Without ``url``: with ``persist = true``,
+``.testfleet/cache.db`` under the rootdir; otherwise a file in the run's base
+temporary directory, which the controller creates before it forks (each
+worker's own basetemp is a directory below it), so every process of the run
+reaches the same file and the next run starts empty.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from testfleet.plugins.keys import CACHE_FIGURES
+from testfleet.plugins.keys import CACHE_FIGURES, FLEET
 
 if TYPE_CHECKING:
     from testfleet.resources.cache import CacheConfig, CacheStats, ScalableCache
+    from testfleet.resources.cache_redis import RedisStore
     from testfleet.resources.cache_sqlite import SqliteStore
 
 #: The run's cache configuration, read once by the controller; None: the defaults.
@@ -112,6 +116,11 @@ def _run_dir(config: pytest.Config, *, create: bool) -> Path | None:
     return Path(factory.getbasetemp())
 
 
+def _uses_redis(config: pytest.Config) -> bool:
+    found = config.stash.get(CACHE_CONFIG, None)
+    return found is not None and found.url is not None
+
+
 def _store_path(config: pytest.Config, run_dir: Path) -> Path:
     if _persists(config):
         return config.rootpath / PERSISTENT_FILE
@@ -140,10 +149,23 @@ def _run_key(run_dir: Path) -> str:
     return marker.read_text(encoding="ascii")
 
 
-def _open_store(config: pytest.Config, path: Path, run_dir: Path) -> SqliteStore:
+def _open_store(config: pytest.Config, run_dir: Path) -> SqliteStore | RedisStore:
+    """The run's store: on the configured Redis server, else the SQLite file."""
+    cache_config = _config_of(config)
+    run_key = _run_key(run_dir)
+    if cache_config.url is not None:
+        from testfleet.model.fleet import DEFAULT_KEY_TTL
+        from testfleet.resources.cache_redis import RedisStore, keyspace
+
+        fleet = config.stash.get(FLEET, None)
+        prefix, run = keyspace(cache_config, run_key, fleet)
+        key_ttl = DEFAULT_KEY_TTL if fleet is None else fleet.key_ttl
+        return RedisStore(cache_config.url, cache_config, prefix=prefix, run=run, key_ttl=key_ttl)
     from testfleet.resources.cache_sqlite import SqliteStore
 
-    return SqliteStore(path, _config_of(config), _run_key(run_dir))
+    path = _store_path(config, run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(path, cache_config, run_key)
 
 
 @pytest.fixture(scope="session")
@@ -153,19 +175,23 @@ def fleet_cache(request: pytest.FixtureRequest) -> Iterator[ScalableCache]:
     ``get(key, default=None)``, ``set(key, value)``, ``get_or_set(key, build)``
     (built once in the whole run) and ``stats()``.
     """
-    from testfleet.resources.cache import ScalableCache
+    from testfleet.resources.cache import ScalableCache, pid_alive
     from testfleet.resources.cache_sqlite import CacheStoreError
 
     run_dir = _run_dir(request.config, create=True)
     assert run_dir is not None
-    path = _store_path(request.config, run_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        store = _open_store(request.config, path, run_dir)
+        store = _open_store(request.config, run_dir)
     except CacheStoreError as exc:
         pytest.fail(str(exc), pytrace=False)
+    alive = pid_alive
+    if _uses_redis(request.config):
+        # Claims may come from other machines: their expiry tells a dead builder.
+        from testfleet.resources.cache_redis import holder_alive
+
+        alive = holder_alive
     try:
-        yield ScalableCache(store)
+        yield ScalableCache(store, alive=alive)
     finally:
         store.close()
 
@@ -195,17 +221,25 @@ def _read_totals(config: pytest.Config) -> CacheStats | str | None:
     run_dir = _run_dir(config, create=False)
     if run_dir is None or not (run_dir / RUN_KEY_FILE).is_file():
         return None  # no process of the run used the cache
-    path = _store_path(config, run_dir)
     from testfleet.resources.cache_sqlite import CacheStoreError
 
     try:
-        store = _open_store(config, path, run_dir)
+        store = _open_store(config, run_dir)
     except CacheStoreError as exc:
         return str(exc)
     try:
         stats = store.stats()
-        if _persists(config):
+        if _uses_redis(config) and FLEET in config.stash:
+            pass  # shared with the fleet's nodes that may still run: it all expires instead
+        elif _persists(config):
             store.forget_run()
+        elif _uses_redis(config):
+            from testfleet.resources.cache_redis import RedisStore
+
+            assert isinstance(store, RedisStore)
+            store.drop_namespace()  # the run's own keys go now rather than in a day
+    except CacheStoreError as exc:
+        return str(exc)
     finally:
         store.close()
     return stats
