@@ -180,10 +180,15 @@ def fleet_cache(request: pytest.FixtureRequest) -> Iterator[ScalableCache]:
 
     run_dir = _run_dir(request.config, create=True)
     assert run_dir is not None
+    problem: str | None = None
     try:
         store = _open_store(request.config, run_dir)
     except CacheStoreError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem is not None:
+        # Outside the except block: inside, pytest shows the message twice,
+        # chained to the error it came from.
+        pytest.fail(problem, pytrace=False)
     alive = pid_alive
     if _uses_redis(request.config):
         # Claims may come from other machines: their expiry tells a dead builder.
