@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from testfleet.model import TestResult
-from testfleet.plugins.history import _Phases, _read_head, last_outcomes, outcome_of
+from testfleet.plugins.history import Phases, _read_head, last_outcomes, outcome_of
 
 
 def report(when: str, outcome: str, **extra: object) -> pytest.TestReport:
@@ -104,7 +104,7 @@ def test_a_lost_test_is_recorded_with_the_time_its_failed_report_gives() -> None
     """A test lost to a crash or timeout costs the duration of the failed report made for it."""
     # As the relay reports a lost test: no setup report, a failed call report
     # that carries how long the test ran, and an empty teardown.
-    phases = _Phases()
+    phases = Phases()
     for rep in (
         report("call", "failed", duration=2.5, start=1005.0),
         report("teardown", "passed", duration=0.0),
@@ -118,7 +118,7 @@ def test_a_lost_test_is_recorded_with_the_time_its_failed_report_gives() -> None
 
 def test_phases_come_from_each_report() -> None:
     """Setup, call and teardown durations add up, and the test starts with its setup."""
-    phases = _Phases()
+    phases = Phases()
     for rep in (
         report("setup", "passed", duration=0.25, start=1001.0),
         report("call", "passed", duration=1.0, start=1001.25),
@@ -132,7 +132,7 @@ def test_phases_come_from_each_report() -> None:
 
 def test_a_report_without_a_start_leaves_the_start_unknown() -> None:
     """A report made up without a start time (start 0) does not claim the test began the run."""
-    phases = _Phases()
+    phases = Phases()
     phases.add(report("call", "failed", duration=3.0), run_started=1000.0)
 
     assert phases.result("t.py::x", None).start is None

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from testfleet.model.fleet import DEFAULT_KEY_TTL, DEFAULT_LEASE
 from testfleet.plugins.databases import worker_database, worker_databases  # noqa: F401
 from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID
 
@@ -105,6 +106,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Neither record this run nor plan it from recorded durations.",
     )
     group.addoption(
+        "--fleet",
+        dest="testfleet_fleet",
+        metavar="URL",
+        default=None,
+        help="Make this run one node of a run spread over many machines through Redis "
+        "(redis://HOST:PORT/DB, rediss://...): every node with the same --run-id takes work "
+        "from one shared queue (see docs/fleet.md).",
+    )
+    group.addoption(
+        "--run-id",
+        dest="testfleet_run_id",
+        metavar="ID",
+        default=None,
+        help="With --fleet: the id every node of the run shares (default: the CI's run id, "
+        "e.g. GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT, CI_PIPELINE_ID, BUILDKITE_BUILD_ID).",
+    )
+    group.addoption(
+        "--fleet-node",
+        dest="testfleet_fleet_node",
+        metavar="NAME",
+        default=None,
+        help="With --fleet: this node's name in the run (default: host name and process id).",
+    )
+    group.addoption(
+        "--fleet-lease",
+        dest="testfleet_fleet_lease",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=DEFAULT_LEASE,
+        help="With --fleet: a node silent this long is lost and its work goes to the others "
+        f"(default {DEFAULT_LEASE:g}).",
+    )
+    group.addoption(
+        "--fleet-key-ttl",
+        dest="testfleet_fleet_key_ttl",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=DEFAULT_KEY_TTL,
+        help=f"With --fleet: the run's keys expire this long after their last use "
+        f"(default {DEFAULT_KEY_TTL:g}, a day).",
+    )
+    group.addoption(
         "--shard",
         dest="testfleet_shard",
         metavar="K/N|auto",
@@ -145,14 +188,23 @@ def pytest_configure(config: pytest.Config) -> None:
     configure_databases(config)  # a bad [databases] table is a usage error, now
     history: str | None = config.getoption("testfleet_history")
     shard: str | None = config.getoption("testfleet_shard")
-    if workers is not None or history is not None or shard is not None:
-        # A run that will plan (workers, or a shard split by --history) reads
-        # the history's estimates while pytest collects.
-        plans = (workers is not None and workers > 1) or (shard is not None and history is not None)
+    fleet: str | None = config.getoption("testfleet_fleet")
+    if fleet is not None:
+        from testfleet.plugins.fleet_node import register
+
+        register(config)  # Redis is checked now, before collection
+    if workers is not None or history is not None or shard is not None or fleet is not None:
+        # A run that will plan (workers, a fleet, or a shard split by --history)
+        # reads the history's estimates while pytest collects.
+        plans = (
+            (workers is not None and workers > 1)
+            or fleet is not None
+            or (shard is not None and history is not None)
+        )
         _register_history(config, history, prefetch=plans)
     if shard is not None:
         _register_shard(config, shard)
-    if workers is not None and workers > 1:
+    if (workers is not None and workers > 1) or fleet is not None:
         _register_fleet(config)
 
 

@@ -77,6 +77,25 @@ class Sink(Protocol):
         """Tell the user something about the run."""
 
 
+class WorkSource(Protocol):
+    """Work that arrives while the run goes on (a fleet node's shared queue).
+
+    The loop calls :meth:`tick` after every round of events; the source adds
+    units to the controller's queue (:meth:`Controller.add_work`) and the run
+    lasts until both the workers and the source are finished.
+    """
+
+    @property
+    def finished(self) -> bool:
+        """Whether no more work can come."""
+
+    def tick(self, now: float) -> None:
+        """Exchange what is due with the source."""
+
+    def next_deadline(self) -> float | None:
+        """The clock reading at which :meth:`tick` has something to do."""
+
+
 #: Items a worker holds after its last report when work is left: the running
 #: item, the next one, and one more for the time our answer takes.
 _IN_HAND = 3
@@ -153,6 +172,11 @@ class Controller:
         return not self._workers
 
     @property
+    def stopping(self) -> bool:
+        """Whether the run is stopping (``-x``, a limit, an error): no work is handed out."""
+        return self._stopping
+
+    @property
     def live_workers(self) -> list[str]:
         """Names of the workers that have not ended yet."""
         return list(self._workers)
@@ -164,6 +188,26 @@ class Controller:
             self._queue.add_worker(worker_name(number))
         for _ in range(self._initial_workers):
             self._spawn()
+
+    def running(self) -> list[int]:
+        """The item each worker runs now (the first it holds), as far as we know."""
+        return [w.sent[0] for w in self._workers.values() if w.sent and not w.stopping]
+
+    def add_work(self) -> None:
+        """Units were added to the queue: hand them out, starting workers again
+        when the ones that were told to finish are gone (a fleet node that takes
+        over the work of a lost node after its own ran out)."""
+        if self._stopping:
+            return
+        active = sum(1 for w in self._workers.values() if not (w.finishing or w.stopping))
+        for _ in range(self._initial_workers - active):
+            self._queue.add_worker(worker_name(self._spawned))
+            self._spawn()
+        self._wake_waiting()
+
+    def wake(self) -> None:
+        """The queue changed (no more work will come): tell the idle workers."""
+        self._wake_waiting()
 
     def stop(self) -> None:
         """Stop the run: every worker finishes its current test and exits."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import NoReturn
 
-from testfleet.engine.controller import Controller
+from testfleet.engine.controller import Controller, WorkSource
 from testfleet.engine.messages import FrameReader, ToController, ToWorker, encode
 from testfleet.model import WorkerExit
 
@@ -180,8 +180,14 @@ class ForkedFleet:
 
     # -- the loop --------------------------------------------------------------
 
-    def run(self, controller: Controller, clock: Callable[[], float] = time.monotonic) -> None:
-        """Drive ``controller`` until every worker has ended.
+    def run(
+        self,
+        controller: Controller,
+        clock: Callable[[], float] = time.monotonic,
+        source: WorkSource | None = None,
+    ) -> None:
+        """Drive ``controller`` until every worker has ended (and ``source``, when
+        work comes from one, has no more to give).
 
         On any exception (Ctrl-C included) the workers are interrupted, given a
         moment to tear down, killed if they do not, and reaped; then the
@@ -194,11 +200,14 @@ class ForkedFleet:
         try:
             controller.start()
             last_reap = clock()
-            while not controller.done:
-                deadline = controller.next_deadline()
+            while not controller.done or (source is not None and not source.finished):
+                deadlines = [controller.next_deadline()]
+                if source is not None:
+                    deadlines.append(source.next_deadline())
                 timeout = _REAP_INTERVAL
-                if deadline is not None:
-                    timeout = max(0.0, min(timeout, deadline - clock()))
+                for deadline in deadlines:
+                    if deadline is not None:
+                        timeout = max(0.0, min(timeout, deadline - clock()))
                 if self._poll(timeout):
                     self._deliver(controller)
                     # Let results pile up in the pipes for a moment: one wake-up
@@ -214,6 +223,8 @@ class ForkedFleet:
                     for worker, exit in exits:
                         controller.on_exit(worker, exit)
                 controller.on_tick()
+                if source is not None:
+                    source.tick(clock())
         except BaseException:
             self._shutdown()
             raise

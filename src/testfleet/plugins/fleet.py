@@ -17,6 +17,7 @@ from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID, WORKER_OF
 if TYPE_CHECKING:
     from testfleet.engine.controller import Controller
     from testfleet.engine.relay import HookRelay
+    from testfleet.plugins.fleet_node import FleetNodePlugin
     from testfleet.plugins.shared import SharedFixtures
     from testfleet.scheduling import WorkQueue
 
@@ -42,9 +43,15 @@ class FleetPlugin:
         if session.config.option.collectonly:
             return True
         workers = effective_workers(self._config, len(session.items))
-        if workers <= 1:
+        node = self._node()
+        if workers <= 1 and (node is None or not session.items):
             return None  # pytest's own loop runs the tests in this process
+        if node is not None:
+            node.join(session, workers)
         controller, relay = self._run(session, workers)
+        source = node.source if node is not None else None
+        if source is not None and source.error is not None:
+            session.shouldstop = source.error
         if relay.stopped_for is not None:
             # What the session said when the run decided to stop (-x: "after 1
             # failures"), not what tests that finished meanwhile made of it.
@@ -56,6 +63,11 @@ class FleetPlugin:
         if session.shouldstop:
             raise session.Interrupted(session.shouldstop)
         return True
+
+    def _node(self) -> FleetNodePlugin | None:
+        """The fleet node plugin, when this run is a node of a fleet (``--fleet``)."""
+        node: FleetNodePlugin | None = self._config.pluginmanager.get_plugin("testfleet-node")
+        return node
 
     def _run(self, session: pytest.Session, workers: int) -> tuple[Controller, HookRelay]:
         """Set up the shared fixtures, run the workers, and tear the fixtures down."""
@@ -127,9 +139,12 @@ class FleetPlugin:
         def main(name: str, initial: Any, inbox: int, outbox: int) -> Any:
             run_worker(session, setup_of(name), initial, inbox, outbox)
 
+        node = self._node()
+        queue = node.queue(session) if node is not None else self._queue(session, workers)
+        source = node.start(session, queue, relay) if node is not None else None
         fleet = ForkedFleet(main)
         controller = Controller(
-            queue=self._queue(session, workers),
+            queue=queue,
             workers=workers,
             fleet=fleet,
             sink=relay,
@@ -138,14 +153,21 @@ class FleetPlugin:
             test_timeout=config.getoption("testfleet_test_timeout"),
             max_restarts=config.getoption("testfleet_max_restart"),
         )
+        if source is not None:
+            source.attach(controller)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and config.get_verbosity() >= 0:
-            reporter.write_line(f"testfleet: {workers} workers")
+            where = f", node {node.describe()}" if node is not None else ""
+            reporter.write_line(f"testfleet: {workers} worker{'s' if workers != 1 else ''}{where}")
             if shared.names:
                 reporter.write_line(f"testfleet: set up once, shared: {', '.join(shared.names)}")
         for note in compat.startup_notes(config):
             relay.note(note)
-        fleet.run(controller)
+        try:
+            fleet.run(controller, source=source)
+        finally:
+            if node is not None:
+                node.finish()
         return controller, relay
 
     def _queue(self, session: pytest.Session, workers: int) -> WorkQueue:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 
 from testfleet.model import Outcome, RunRecord, TestResult
-from testfleet.plugins.keys import CACHE_FIGURES, WORKER_OF
+from testfleet.plugins.keys import CACHE_FIGURES, FLEET, WORKER_OF
 
 if TYPE_CHECKING:
     from testfleet.history import Estimates, HistoryStore
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class _Phases:
+class Phases:
     """What the reports of one test said so far."""
 
     setup: float = 0.0
@@ -234,7 +234,7 @@ class HistoryPlugin:
         self._store: HistoryStore | None = None
         self._run_id: int | None = None
         self._started = 0.0
-        self._tests: dict[str, _Phases] = {}
+        self._tests: dict[str, Phases] = {}
         self._interrupted = False
 
     # -- reading ---------------------------------------------------------------
@@ -251,7 +251,7 @@ class HistoryPlugin:
             return None
         from testfleet.scheduling.shards import split_id
 
-        return split_id(os.environ, _git_commit(self._config))
+        return split_id(os.environ, git_commit(self._config))
 
     def estimates(self, groups: Mapping[str, str]) -> Estimates:
         """Estimates for the node ids in ``groups`` from this store's recent runs."""
@@ -306,6 +306,8 @@ class HistoryPlugin:
         from testfleet.history import HistoryError
         from testfleet.plugins.fleet import effective_workers
 
+        if FLEET in self._config.stash:
+            return  # one node records the whole fleet run at its end (record_fleet_run)
         store = self._open()
         if store is None or session.config.option.collectonly:
             return
@@ -315,7 +317,7 @@ class HistoryPlugin:
             finished=None,
             workers=effective_workers(self._config, len(session.items)),
             host=socket.gethostname(),
-            commit=_git_commit(self._config),
+            commit=git_commit(self._config),
             arguments=tuple(self._config.invocation_params.args),
             exit_code=None,
             status="crashed",
@@ -328,7 +330,7 @@ class HistoryPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self._run_id is None:
             return
-        self._tests.setdefault(report.nodeid, _Phases()).add(report, self._started)
+        self._tests.setdefault(report.nodeid, Phases()).add(report, self._started)
 
     def pytest_keyboard_interrupt(self) -> None:
         # Ctrl-C, or a test calling pytest.exit() (whatever exit code it chose).
@@ -353,6 +355,26 @@ class HistoryPlugin:
                 status="interrupted" if interrupted else "complete",
                 results=results,
                 # Set by the cache plugin's earlier (tryfirst) sessionfinish.
+                cache=self._config.stash.get(CACHE_FIGURES, None),
+            )
+        except HistoryError as exc:
+            self._disable(exc)
+
+    def record_fleet_run(self, run: RunRecord, results: Sequence[TestResult]) -> None:
+        """Record a whole fleet run, every node's results, as one run."""
+        from testfleet.history import HistoryError
+
+        store = self._open()
+        if store is None:
+            return
+        try:
+            run_id = store.begin_run(run)
+            store.finish_run(
+                run_id,
+                finished=run.finished or time.time(),
+                exit_code=run.exit_code or 0,
+                status=run.status,
+                results=results,
                 cache=self._config.stash.get(CACHE_FIGURES, None),
             )
         except HistoryError as exc:
@@ -394,7 +416,7 @@ class HistoryPlugin:
             reporter.write_line(line, yellow=True)
 
 
-def _git_commit(config: pytest.Config) -> str | None:
+def git_commit(config: pytest.Config) -> str | None:
     """The commit checked out in the rootdir's git work tree, read from its files.
 
     Reading ``.git`` directly costs a fraction of a millisecond, where running

@@ -169,3 +169,13 @@ def planned_units(
     units = plan(items, workers, estimates.group_cost, capacities)
     weights = {item.index: item.estimate for item in items}
     return units, weights, resources_of(items, capacities)
+
+
+def resources_for(session: pytest.Session) -> Resources:
+    """What each collected item holds, and the capacities, without planning the run."""
+    from testfleet.history import estimate
+
+    infos = describe(session.items, session.config.rootpath)
+    defaults = estimate({info.nodeid: info.group for info in infos}, {}, {})
+    items = plan_items(infos, classify(session.config, infos), defaults)
+    return resources_of(items, load_capacities(session.config))

@@ -89,7 +89,10 @@ class WorkQueue:
         self._resources = resources or NO_RESOURCES
         self._groups: deque[_Group] = deque(self._group(u) for u in units if u)
         self._reserved: dict[str, deque[int]] = {}
-        self._weights = weights
+        self._weights = dict(weights) if weights is not None else None
+        #: Whether units may still be added (a fleet node takes them from a
+        #: shared stream as it goes): while they may, no worker is told to finish.
+        self.more_coming = False
         #: Per worker, the items sent and not reported yet, with what each holds.
         self._sent: dict[str, dict[int, frozenset[str]]] = {}
         #: Per worker, the resources it took with ``acquire`` and how many times.
@@ -102,6 +105,25 @@ class WorkQueue:
         self._queued_weight = sum(self._weight(g.items) for g in self._groups)
         items = sum(len(g.items) for g in self._groups)
         self._mean_weight = self._queued_weight / items if items else 1.0
+
+    def add_units(self, units: Iterable[Sequence[int]], weights: Mapping[int, float]) -> None:
+        """Append ``units`` to the plan, behind what is queued (a fleet node's new work)."""
+        if self._weights is not None:
+            self._weights.update(weights)
+        for unit in units:
+            if unit:
+                group = self._group(unit)
+                self._groups.append(group)
+                self._queued_weight += self._weight(group.items)
+        # The mean of what is queued now: it decides how far a batch reaches.
+        queued = sum(len(g.items) for g in self._groups)
+        if queued:
+            self._mean_weight = self._queued_weight / queued
+
+    @property
+    def queued_units(self) -> int:
+        """Units in the plan that no worker has reserved yet."""
+        return len(self._groups)
 
     @property
     def unsent(self) -> int:
@@ -119,6 +141,8 @@ class WorkQueue:
         each of them releases its slots as it ends.
         """
         runnable = self.runnable_for(worker)
+        if self.more_coming:
+            return runnable or 1
         if runnable or not self.unsent:
             if not runnable:
                 self._retired.add(worker)

@@ -1,0 +1,316 @@
+"""A node's side of a fleet run: take units as the workers need them, write
+results back, keep the leases alive, and take over the work of lost nodes.
+
+:class:`FleetSource` is the controller's :class:`~testfleet.engine.controller.WorkSource`:
+the event loop calls :meth:`FleetSource.tick` after every round of events, so
+every exchange with Redis happens in the loop's thread, between the workers'
+messages.  Its timing decisions (:class:`Schedule`) are pure and take the
+clock as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from testfleet.distributed.protocol import FleetResult
+from testfleet.distributed.redis_run import Lease, RedisRun
+
+if TYPE_CHECKING:
+    from testfleet.engine.controller import Controller
+    from testfleet.scheduling import WorkQueue
+
+#: How often an idle node asks whether the run is complete (seconds).
+_IDLE_POLL = 0.2
+#: Results are written at most this often while tests finish (seconds): a
+#: round trip per burst of results, not per test.
+_COMMIT_EVERY = 0.01
+
+
+@dataclass
+class Schedule:
+    """When a node next renews its heartbeat, looks for lost work and writes results."""
+
+    #: The lease timeout, in seconds.
+    lease: float
+    next_heartbeat: float = 0.0
+    next_reclaim: float = 0.0
+    next_poll: float = 0.0
+    last_commit: float = float("-inf")
+
+    @property
+    def heartbeat_every(self) -> float:
+        """A third of the lease: two heartbeats may be late before the lease lapses."""
+        return self.lease / 3
+
+    @property
+    def reclaim_every(self) -> float:
+        """How often to look for the work of lost nodes: a lost node's work waits at
+        most the lease and this long."""
+        return min(1.0, self.lease / 3)
+
+    def heartbeat_due(self, now: float) -> bool:
+        """Whether to renew now; if so, the next renewal is scheduled."""
+        if now < self.next_heartbeat:
+            return False
+        self.next_heartbeat = now + self.heartbeat_every
+        return True
+
+    def reclaim_due(self, now: float) -> bool:
+        """Whether to look for lost work now; if so, the next look is scheduled."""
+        if now < self.next_reclaim:
+            return False
+        self.next_reclaim = now + self.reclaim_every
+        return True
+
+    def poll_due(self, now: float) -> bool:
+        """Whether an idle node asks again whether the run is complete."""
+        if now < self.next_poll:
+            return False
+        self.next_poll = now + _IDLE_POLL
+        return True
+
+    def commit_due(self, now: float, *, urgent: bool) -> bool:
+        """Whether pending results are written now (``urgent``: a unit is complete)."""
+        if not urgent and now - self.last_commit < _COMMIT_EVERY:
+            return False
+        self.last_commit = now
+        return True
+
+
+def lost_verdict(nodeid: str, lost_on: Sequence[str]) -> str | None:
+    """Why ``nodeid`` is reported failed without running again, or None to run it.
+
+    A test that was running on a lost node is run once more elsewhere; lost a
+    second time, it is failed with the cause (it likely kills its node).
+    """
+    if len(lost_on) < 2:
+        return None
+    nodes = " and ".join(f"node {n}" for n in lost_on)
+    return (
+        f"testfleet: {nodes} were lost while running {nodeid}; it is not run a third time "
+        "(a test that takes its node down: look for memory or time limits of the CI)"
+    )
+
+
+class FleetSource:
+    """Feeds one node's controller from the run's work stream."""
+
+    def __init__(
+        self,
+        run: RedisRun,
+        *,
+        nodeids: Sequence[str],
+        workers: int,
+        total: int,
+        queue: WorkQueue,
+        note: Callable[[str], None],
+        fail_unrun: Callable[[int, str], None],
+    ) -> None:
+        """``fail_unrun(index, reason)`` reports a test failed without running it."""
+        self._run = run
+        self._nodeids = list(nodeids)
+        self._index = {nodeid: i for i, nodeid in enumerate(nodeids)}
+        self._workers = workers
+        self._total = total
+        self._note = note
+        self._fail_unrun = fail_unrun
+        self._schedule = Schedule(run.settings.lease)
+        self._controller: Controller | None = None
+        self._queue = queue
+        queue.more_coming = True
+        #: Units held, by entry; and the unit of each test not yet written.
+        self._leases: dict[str, Lease] = {}
+        self._lease_of: dict[str, Lease] = {}
+        #: Finished tests' results not written yet, by entry.
+        self._pending: dict[str, list[FleetResult]] = {}
+        #: Tests marked running in the run, so a start is written once.
+        self._marked: set[str] = set()
+        #: Tests of this node that run again after a node was lost under them.
+        self.rerun_after: dict[str, str] = {}
+        #: No unit is left on the stream that no node has read.
+        self.exhausted = False
+        #: Every test of the run has a result.
+        self.complete = False
+        #: Why this node stopped taking work, when Redis failed it.
+        self.error: str | None = None
+        #: Results of this node that were refused: another node had taken over.
+        self.fenced = 0
+
+    def attach(self, controller: Controller) -> None:
+        """The controller this source feeds (created after :meth:`prime` filled its queue)."""
+        self._controller = controller
+
+    # -- the WorkSource interface --------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        # A node whose run stopped (-x, Ctrl-C) leaves: its units lapse to the others.
+        stopped = self._controller is not None and self._controller.stopping
+        return self.complete or self.error is not None or stopped
+
+    def next_deadline(self) -> float | None:
+        schedule = self._schedule
+        deadlines = [schedule.next_heartbeat]
+        if self._pending or self._unmarked():
+            deadlines.append(schedule.last_commit + _COMMIT_EVERY)
+        if self.exhausted and not self.finished:
+            deadlines += [schedule.next_reclaim, schedule.next_poll]
+        return min(deadlines)
+
+    def tick(self, now: float) -> None:
+        """Exchange what is due with Redis; a lost server stops the node's work."""
+        import redis
+
+        if self.finished:
+            return
+        try:
+            self._tick(now)
+        except redis.RedisError as exc:
+            from testfleet.distributed.connection import describe_lost
+
+            self.error = (
+                f"{describe_lost(self._run.settings.url, exc)}; this node stopped taking "
+                "work and the run is not complete"
+            )
+            self._note(self.error)
+            if self._controller is not None:
+                self._controller.stop()
+
+    def prime(self) -> None:
+        """Take the first units, one per worker, before the workers start."""
+        self._run.join(self._workers)
+        self._schedule.heartbeat_due(0.0)
+        self._take(self._workers)
+
+    # -- results, from the node's pytest hooks --------------------------------------
+
+    def test_finished(self, result: FleetResult) -> None:
+        """A test of this node finished: its result is written with its unit's next commit."""
+        lease = self._lease_of.pop(result.nodeid, None)
+        if lease is None:
+            return  # not a test of a unit this node holds (its lease was taken over)
+        lease.remaining.discard(result.nodeid)
+        self._pending.setdefault(lease.entry, []).append(result)
+
+    # -- the steps -------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        schedule = self._schedule
+        if schedule.heartbeat_due(now):
+            self._run.heartbeat(self._workers)
+        urgent = any(not self._leases[e].remaining for e in self._pending)
+        if (self._pending or self._unmarked()) and schedule.commit_due(now, urgent=urgent):
+            self._commit()
+        if self.complete:
+            return
+        # One unit in reserve: a worker that finishes its unit reserves the next
+        # at once, and the one taken meanwhile arrives before it needs more.
+        # More would hold back work that a faster node could start.
+        if not self.exhausted and self._queue.queued_units < 1:
+            self._take(1)
+        if self.exhausted and not self._leases:
+            if schedule.reclaim_due(now):
+                self._adopt(self._run.reclaim(), reclaimed=True)
+            if not self._leases and schedule.poll_due(now):
+                self.complete = self._run.done_count() >= self._total
+
+    def _take(self, count: int) -> None:
+        leases = self._run.take(count)
+        if not leases:
+            self.exhausted = True
+            self._queue.more_coming = False
+            if self._controller is not None:
+                self._controller.wake()
+            return
+        self._adopt(leases, reclaimed=False)
+
+    def _adopt(self, leases: Sequence[Lease], *, reclaimed: bool) -> None:
+        """Queue the tests of ``leases`` that have no result yet."""
+        units: list[list[int]] = []
+        weights: dict[int, float] = {}
+        for lease in leases:
+            tests = [t for t in lease.unit.tests if t in self._index]
+            if len(tests) != len(lease.unit.tests):
+                unknown = next(t for t in lease.unit.tests if t not in self._index)
+                self._note(f"testfleet: a unit names a test this node did not collect: {unknown}")
+            lost_on: dict[str, list[str]] = {}
+            if reclaimed:
+                tests, lost_on = self._unfinished(tests)
+            lease.remaining = set(tests)
+            self._leases[lease.entry] = lease
+            for nodeid in tests:
+                self._lease_of[nodeid] = lease
+            estimates = dict(zip(lease.unit.tests, lease.unit.estimates, strict=True))
+            runnable = []
+            for nodeid in tests:
+                index = self._index[nodeid]
+                verdict = lost_verdict(nodeid, lost_on.get(nodeid, ()))
+                if verdict is not None:
+                    self._fail_unrun(index, verdict)
+                    continue
+                runnable.append(index)
+                weights[index] = estimates[nodeid]
+            if runnable:
+                units.append(runnable)
+            elif not lease.remaining:
+                self._pending.setdefault(lease.entry, [])  # acknowledged with the next commit
+        if units:
+            self._queue.add_units(units, weights)
+            if self._controller is not None:
+                self._controller.add_work()
+
+    def _unfinished(self, tests: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+        """Of a taken-over unit's tests, those without a result, and for the ones
+        that were running on a lost node, every node lost under them so far."""
+        recorded = self._run.recorded(tests)
+        left = [t for t in tests if t not in recorded]
+        lost_on = {}
+        for nodeid, node in self._run.running_on(left).items():
+            if node == self._run.settings.node:
+                continue
+            lost = self._run.note_lost(nodeid, node)
+            lost_on[nodeid] = lost
+            if len(lost) < 2:
+                self.rerun_after[nodeid] = node
+                self._note(
+                    f"testfleet: node {node} was lost while running {nodeid}; running it again"
+                )
+        return left, lost_on
+
+    def _unmarked(self) -> list[str]:
+        """Tests running here that the run does not know are running yet."""
+        if self._controller is None:
+            return []
+        nodeids = (self._nodeids[i] for i in self._controller.running())
+        return [n for n in nodeids if n not in self._marked and n in self._lease_of]
+
+    def _commit(self) -> None:
+        started: dict[str, list[str]] = {}
+        for nodeid in self._unmarked():
+            started.setdefault(self._lease_of[nodeid].entry, []).append(nodeid)
+        for entry in {*self._pending, *started}:
+            lease = self._leases[entry]
+            results = self._pending.pop(entry, [])
+            ack = not lease.remaining
+            commit = self._run.commit(lease, results, ack=ack, started=started.get(entry, ()))
+            self._marked.update(started.get(entry, ()))
+            if not commit.held:
+                self._give_up(lease)
+            elif ack:
+                del self._leases[entry]
+            if commit.done >= self._total:
+                self.complete = True
+
+    def _give_up(self, lease: Lease) -> None:
+        """Another node took ``lease`` over: nothing more of it is written from here."""
+        self._leases.pop(lease.entry, None)
+        for nodeid in lease.remaining:
+            self._lease_of.pop(nodeid, None)
+        self._pending.pop(lease.entry, None)
+        self.fenced += 1
+        self._note(
+            f"testfleet: another node took over a unit of this node ({lease.unit.tests[0]}, ...) "
+            "after its heartbeat lapsed; this node's results for it are not recorded"
+        )

@@ -1,0 +1,343 @@
+"""One fleet run's state in Redis, and the atomic steps nodes take on it.
+
+The work is a stream of planned units read through one consumer group: a
+unit a node reads is *pending* on it (Redis remembers who holds it and how
+many times it was delivered) until the node acknowledges it.  A node's
+*lease* on a unit is that pending entry, fenced by its delivery count:
+
+- a live node renews its leases with its heartbeat (``XCLAIM ... JUSTID`` of
+  its own pending entries resets their idle time and keeps the count);
+- a unit idle longer than the lease timeout belongs to a lost node, and the
+  next node that looks takes it over with ``XAUTOCLAIM``, which raises the
+  count;
+- a node writes results and acknowledges a unit only through
+  :data:`_COMMIT`, which first checks that the entry is still pending on this
+  node with the count it was delivered with.  A node that was taken over (it
+  stalled, or was cut off and came back) has every later write refused, so
+  no test is recorded twice; the run's ``done`` hash is written once per test
+  on top of that.
+
+Every step that reads and then writes is a Lua script, so it is atomic on
+the server.  Every key lives under the run's prefix and expires.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from testfleet.distributed.protocol import (
+    GROUP,
+    SCHEMA,
+    FleetResult,
+    Keys,
+    MalformedEntry,
+    Unit,
+    decode_lost,
+    decode_result,
+    decode_unit,
+    encode_result,
+    encode_unit,
+)
+from testfleet.model.fleet import FleetSettings
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger("testfleet.fleet")
+
+_PUBLISH = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[1], '0', 'MKSTREAM')
+for i = 7, #ARGV do redis.call('XADD', KEYS[2], '*', 'unit', ARGV[i]) end
+redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[2])
+redis.call('HSET', KEYS[1], 'schema', ARGV[3], 'digest', ARGV[4], 'tests', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+_HEARTBEAT = """
+redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[3])
+for i = 3, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
+local ok, pending = pcall(redis.call, 'XPENDING', KEYS[2], ARGV[1], '-', '+', 100000, ARGV[2])
+if not ok then return 0 end
+local ids = {}
+for _, entry in ipairs(pending) do
+  ids[#ids + 1] = entry[1]
+  if #ids == 500 then
+    redis.call('XCLAIM', KEYS[2], ARGV[1], ARGV[2], 0, unpack(ids), 'JUSTID')
+    ids = {}
+  end
+end
+if #ids > 0 then redis.call('XCLAIM', KEYS[2], ARGV[1], ARGV[2], 0, unpack(ids), 'JUSTID') end
+return #pending
+"""
+
+_RECLAIM = """
+local out = {}
+local cursor = '0-0'
+repeat
+  local found = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor,
+                           'COUNT', ARGV[4])
+  cursor = found[1]
+  for _, entry in ipairs(found[2]) do
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+    out[#out + 1] = {entry[1], entry[2], pending[1][4]}
+  end
+until cursor == '0-0' or #out >= tonumber(ARGV[4])
+return out
+"""
+
+_COMMIT = """
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] or tonumber(pending[1][4]) ~= tonumber(ARGV[4]) then
+  return {-1, redis.call('HLEN', KEYS[2])}
+end
+local count = tonumber(ARGV[6])
+local accepted = 0
+for i = 0, count - 1 do
+  local nodeid, body = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
+  if redis.call('HSETNX', KEYS[2], nodeid, body) == 1 then
+    redis.call('XADD', KEYS[3], '*', 'result', body)
+    accepted = accepted + 1
+  end
+  redis.call('HDEL', KEYS[4], nodeid)
+end
+for i = 7 + 2 * count, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
+if ARGV[5] == '1' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) end
+return {accepted, redis.call('HLEN', KEYS[2])}
+"""
+
+
+@dataclass
+class Lease:
+    """A unit this node holds: the stream entry, fenced by its delivery count."""
+
+    entry: str
+    deliveries: int
+    unit: Unit
+    #: Its tests that have no result yet (from this node or an earlier holder).
+    remaining: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.remaining:
+            self.remaining = set(self.unit.tests)
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What the planner published."""
+
+    digest: str
+    tests: int
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What :meth:`RedisRun.commit` found."""
+
+    #: False when the lease was taken over: nothing was written.
+    held: bool
+    #: Results written now (a test already recorded is not written again).
+    accepted: int
+    #: Tests of the run with a result, all nodes together.
+    done: int
+
+
+class RedisRun:
+    """The steps of one node on one run's keys."""
+
+    def __init__(self, client: redis.Redis, settings: FleetSettings) -> None:
+        # redis-py's answers are typed loosely (bytes or str, sync or async):
+        # every answer is checked where it is read.
+        self._client: Any = client
+        self.settings = settings
+        self.keys = Keys(settings.prefix)
+        self._node = settings.node
+        self._ttl_ms = int(settings.key_ttl * 1000)
+        self._lease_ms = int(settings.lease * 1000)
+        self._publish = client.register_script(_PUBLISH)
+        self._heartbeat = client.register_script(_HEARTBEAT)
+        self._reclaim = client.register_script(_RECLAIM)
+        self._commit = client.register_script(_COMMIT)
+
+    # -- planning ----------------------------------------------------------------
+
+    def claim_planning(self) -> bool:
+        """Whether this node is the one to plan (the claim expires with the lease)."""
+        return bool(self._client.set(self.keys.planner, self._node, nx=True, px=self._lease_ms))
+
+    def meta(self) -> RunMeta | None:
+        """What the planner published, or None before it has."""
+        found: dict[str, str] = self._client.hgetall(self.keys.meta)
+        if not found:
+            return None
+        try:
+            schema, tests = int(found["schema"]), int(found["tests"])
+            run_digest = found["digest"]
+        except (KeyError, ValueError):
+            raise MalformedEntry(
+                f"the run's description is not one testfleet wrote: {found}"
+            ) from None
+        if schema != SCHEMA:
+            raise MalformedEntry(
+                f"the run was planned by another version of testfleet (schema {schema}, "
+                f"this one reads {SCHEMA})"
+            )
+        return RunMeta(run_digest, tests)
+
+    def planned_nodeids(self) -> list[str]:
+        """The planner's collection, to show what differs."""
+        text = self._client.get(self.keys.nodeids)
+        try:
+            nodeids = json.loads(text) if isinstance(text, str) else []
+        except ValueError:
+            return []
+        return [n for n in nodeids if isinstance(n, str)] if isinstance(nodeids, list) else []
+
+    def publish(self, run_digest: str, nodeids: Sequence[str], units: Iterable[Unit]) -> bool:
+        """Publish the plan; False when another node published first."""
+        args: list[str | int] = [
+            GROUP,
+            self._ttl_ms,
+            SCHEMA,
+            run_digest,
+            len(nodeids),
+            json.dumps(list(nodeids)),
+        ]
+        args += [encode_unit(u)["unit"] for u in units]
+        keys = [self.keys.meta, self.keys.work, self.keys.nodeids]
+        return bool(self._publish(keys=keys, args=args))
+
+    # -- membership ---------------------------------------------------------------
+
+    def join(self, workers: int) -> None:
+        """Count this node (and its workers) in the run and start its heartbeat."""
+        self._client.hset(self.keys.nodes, self._node, workers)
+        self.heartbeat(workers)
+
+    def heartbeat(self, workers: int) -> int:
+        """Say this node is alive; renew its leases and the run's keys' expiry.
+
+        Returns how many units this node holds.
+        """
+        # Every key but the planning claim, which must lapse if its planner dies.
+        kept = [k for k in self.keys.every() if k != self.keys.planner]
+        keys = [self.keys.heartbeat(self._node), self.keys.work, *kept]
+        info = json.dumps({"workers": workers})
+        args: list[str | int] = [GROUP, self._node, self._lease_ms, info, self._ttl_ms]
+        return int(self._heartbeat(keys=keys, args=args))
+
+    def leave(self) -> None:
+        """Stop the heartbeat at once: this node holds nothing any more."""
+        self._client.delete(self.keys.heartbeat(self._node))
+
+    def nodes(self) -> dict[str, int]:
+        """The nodes that joined the run, with their workers."""
+        found: dict[str, str] = self._client.hgetall(self.keys.nodes)
+        return {node: int(workers) if workers.isdigit() else 0 for node, workers in found.items()}
+
+    # -- work ---------------------------------------------------------------------
+
+    def take(self, count: int) -> list[Lease]:
+        """Up to ``count`` units no node has had yet; malformed entries are skipped."""
+        answer = self._client.xreadgroup(GROUP, self._node, {self.keys.work: ">"}, count=count)
+        entries = answer[0][1] if answer else []
+        return self._leases((entry, fields, 1) for entry, fields in entries)
+
+    def reclaim(self, count: int = 16) -> list[Lease]:
+        """Units of lost nodes (idle past the lease timeout), taken over by this node."""
+        found = self._reclaim(
+            keys=[self.keys.work], args=[GROUP, self._node, self._lease_ms, count]
+        )
+        return self._leases(
+            (entry, dict(zip(flat[::2], flat[1::2], strict=True)), int(deliveries))
+            for entry, flat, deliveries in found
+        )
+
+    def _leases(self, entries: Iterable[tuple[str, dict[str, str], int]]) -> list[Lease]:
+        leases = []
+        for entry, fields, deliveries in entries:
+            try:
+                unit = decode_unit(fields)
+            except MalformedEntry as exc:
+                # Never run: acknowledged, so that no node reads it again.
+                log.warning("testfleet: skipped entry %s of the work stream: %s", entry, exc)
+                self._client.xack(self.keys.work, GROUP, entry)
+                continue
+            leases.append(Lease(entry, deliveries, unit))
+        return leases
+
+    def commit(
+        self,
+        lease: Lease,
+        results: Sequence[FleetResult],
+        *,
+        ack: bool,
+        started: Sequence[str] = (),
+    ) -> Commit:
+        """Record ``results`` of ``lease``'s tests and which of its tests ``started``;
+        acknowledge the unit when ``ack``.  Nothing is written if the lease was lost."""
+        args: list[str | int] = [
+            GROUP,
+            self._node,
+            lease.entry,
+            lease.deliveries,
+            "1" if ack else "0",
+            len(results),
+        ]
+        for result in results:
+            args += [result.nodeid, encode_result(result)]
+        args += list(started)
+        keys = [self.keys.work, self.keys.done, self.keys.results, self.keys.running]
+        accepted, done = self._commit(keys=keys, args=args)
+        return Commit(held=int(accepted) >= 0, accepted=max(0, int(accepted)), done=int(done))
+
+    # -- what the run knows about tests ------------------------------------------------
+
+    def recorded(self, nodeids: Sequence[str]) -> set[str]:
+        """Which of ``nodeids`` have a result already."""
+        if not nodeids:
+            return set()
+        found = self._client.hmget(self.keys.done, list(nodeids))
+        return {n for n, value in zip(nodeids, found, strict=True) if value is not None}
+
+    def running_on(self, nodeids: Sequence[str]) -> dict[str, str]:
+        """The node each of ``nodeids`` was last seen running on, for those seen."""
+        if not nodeids:
+            return {}
+        found = self._client.hmget(self.keys.running, list(nodeids))
+        return {n: v for n, v in zip(nodeids, found, strict=True) if v is not None}
+
+    def note_lost(self, nodeid: str, node: str) -> list[str]:
+        """Record that ``node`` was lost while running ``nodeid``; every node lost so far."""
+        try:
+            lost = decode_lost(self._client.hget(self.keys.lost, nodeid))
+        except MalformedEntry:
+            lost = []
+        lost.append(node)
+        self._client.hset(self.keys.lost, nodeid, json.dumps(lost))
+        return lost
+
+    def done_count(self) -> int:
+        """Tests of the run with a result."""
+        return int(self._client.hlen(self.keys.done))
+
+    def results(self) -> list[FleetResult]:
+        """Every test's result so far, malformed entries left out (and logged)."""
+        found: list[str] = self._client.hvals(self.keys.done)
+        results = []
+        for text in found:
+            try:
+                results.append(decode_result(text))
+            except MalformedEntry as exc:
+                log.warning("testfleet: skipped a result of the run: %s", exc)
+        return results
+
+    def claim_recording(self) -> bool:
+        """Whether this node records the whole run in the history (one node does)."""
+        return bool(self._client.set(self.keys.recorder, self._node, nx=True, px=self._ttl_ms))
