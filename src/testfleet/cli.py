@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         usage="testfleet run [PATH ...] [-- PYTEST_ARG ...]",
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to test")
+    run.add_argument(
+        "--fleet", metavar="URL", help="be one node of a run over many machines (Redis URL)"
+    )
+    run.add_argument("--run-id", metavar="ID", help="with --fleet: the run's id on every node")
+    run.add_argument("--fleet-node", metavar="NAME", help="with --fleet: this node's name")
 
     discover = commands.add_parser(
         "discover",
@@ -72,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker counts to simulate (default 1,2,4,8)",
     )
     plan.add_argument("--history", metavar="PATH|URL", help="history store to plan from")
+
+    fleet = commands.add_parser("fleet", help="work with runs spread over many machines")
+    fleet_commands = fleet.add_subparsers(dest="fleet_command", metavar="ACTION", required=True)
+    report = fleet_commands.add_parser(
+        "report",
+        help="summarise a whole fleet run; write one JUnit file of it",
+        description="Print the summary and the failures of every node of a fleet run; "
+        "exit 1 if any test failed anywhere, 2 if the run is not complete.",
+        usage="testfleet fleet report --fleet URL --run-id ID [--junitxml FILE]",
+    )
+    report.add_argument("--fleet", metavar="URL", required=True, help="the run's Redis URL")
+    report.add_argument("--run-id", metavar="ID", required=True, help="the run's id")
+    report.add_argument("--junitxml", metavar="FILE", type=Path, help="write JUnit XML here")
 
     history = commands.add_parser("history", help="work with history stores")
     history_commands = history.add_subparsers(
@@ -102,7 +120,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     passthrough = join_values(passthrough)
     if options.command == "run":
-        return run(options.paths, passthrough)
+        fleet = [
+            f"{flag}={value}"
+            for flag, value in (
+                ("--fleet", options.fleet),
+                ("--run-id", options.run_id),
+                ("--fleet-node", options.fleet_node),
+            )
+            if value is not None
+        ]
+        return run(options.paths, [*fleet, *passthrough])
+    if options.command == "fleet":
+        from testfleet.distributed.report import fleet_report
+
+        return fleet_report(options.fleet, options.run_id, options.junitxml)
     if options.command == "discover":
         return discover(options.paths, passthrough, history=options.history, as_json=options.json)
     if options.command == "plan":
