@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -218,3 +221,81 @@ def test_unreachable_server(pytester: pytest.Pytester, run: Run) -> None:
     )
     assert "secret" not in result.stdout.str() + result.stderr.str()
     assert "Traceback" not in result.stdout.str()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own, password "secret", that the run under test stops."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    port = _free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--requirepass", "secret"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(host="127.0.0.1", port=port, password="secret")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert server.poll() is None, "redis-server stopped at once"
+            assert time.monotonic() < deadline, "redis-server did not answer"
+            time.sleep(0.05)
+    client.close()
+    yield port, server
+    if server.poll() is None:
+        server.terminate()
+    server.wait(timeout=30)
+
+
+def test_server_lost_mid_run(
+    pytester: pytest.Pytester,
+    run: Run,
+    own_redis: tuple[int, subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that goes away during the run fails the next test that uses the cache,
+    with one line naming the server without its password."""
+    port, server = own_redis
+    monkeypatch.setenv("REDIS_SERVER_PID", str(server.pid))
+    monkeypatch.setenv("REDIS_SERVER_PORT", str(port))
+    pytester.makepyprojecttoml(
+        f'[tool.testfleet.cache]\nurl = "redis://:secret@127.0.0.1:{port}/0"\n'
+    )
+    pytester.makepyfile(
+        """
+        import os, signal, socket, time
+
+        def test_before(fleet_cache):
+            fleet_cache.set("k", 1)
+
+        PORT = int(os.environ["REDIS_SERVER_PORT"])
+
+        def test_server_goes_away():
+            os.kill(int(os.environ["REDIS_SERVER_PID"]), signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
+                except ConnectionRefusedError:
+                    break
+                assert time.monotonic() < deadline, "redis-server did not stop"
+                time.sleep(0.05)
+
+        def test_after(fleet_cache):
+            fleet_cache.get("k")
+        """
+    )
+    result = run()
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *CacheStoreError: testfleet cache: lost the connection to Redis at "
+            f"redis://127.0.0.1:{port}/0: *",
+            "FAILED test_server_lost_mid_run.py::test_after - *",
+        ]
+    )
+    assert "secret" not in result.stdout.str() + result.stderr.str()
