@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: How often an idle node asks whether the run is complete (seconds).
 _IDLE_POLL = 0.2
+#: How long a node waits before it asks again for a resource slot the fleet refused.
+_SLOT_RETRY = 0.05
 #: Results are written at most this often while tests finish (seconds): a
 #: round trip per burst of results, not per test.
 _COMMIT_EVERY = 0.01
@@ -94,6 +96,15 @@ def lost_verdict(nodeid: str, lost_on: Sequence[str]) -> str | None:
     )
 
 
+def slot_target(*, capacity: int, workers: int, used: int, wanted: bool) -> int:
+    """How many slots of a resource a node should hold: those its workers use, and
+    while work here waits for the resource one more, up to the fleet's capacity and
+    the node's workers (a slot no worker here could use is left to other nodes)."""
+    if not wanted:
+        return used
+    return max(used, min(capacity, max(workers, 1), used + 1))
+
+
 class FleetSource:
     """Feeds one node's controller from the run's work stream."""
 
@@ -137,6 +148,11 @@ class FleetSource:
         self.error: str | None = None
         #: Results of this node that were refused: another node had taken over.
         self.fenced = 0
+        #: The fleet's resource slots this node holds: resource -> holder names.
+        self._slots: dict[str, list[str]] = {}
+        self._slot_serial = 0
+        #: When to ask again for a slot the fleet refused.
+        self._slot_retry = 0.0
 
     def attach(self, controller: Controller) -> None:
         """The controller this source feeds (created after :meth:`prime` filled its queue)."""
@@ -200,11 +216,13 @@ class FleetSource:
         schedule = self._schedule
         if schedule.heartbeat_due(now):
             self._run.heartbeat(self._workers)
+            self._renew_slots()
         urgent = any(not self._leases[e].remaining for e in self._pending)
         if (self._pending or self._unmarked()) and schedule.commit_due(now, urgent=urgent):
             self._commit()
         if self.complete:
             return
+        self._balance_slots(now)
         # One unit in reserve: a worker that finishes its unit reserves the next
         # at once, and the one taken meanwhile arrives before it needs more.
         # More would hold back work that a faster node could start.
@@ -302,6 +320,56 @@ class FleetSource:
                 del self._leases[entry]
             if commit.done >= self._total:
                 self.complete = True
+
+    def release(self) -> None:
+        """Give back every resource slot this node holds (it is leaving)."""
+        for name, holders in self._slots.items():
+            for holder in holders:
+                self._run.give_slot(name, holder)
+        self._slots.clear()
+
+    def _balance_slots(self, now: float) -> None:
+        """Hold as many of the fleet's slots of each resource as this node's work needs."""
+        queue = self._queue
+        names = queue.resource_names | queue.wanted | set(self._slots)
+        if not names:
+            return
+        workers = len(self._controller.live_workers) if self._controller else self._workers
+        changed = False
+        for name in sorted(names):
+            held = self._slots.setdefault(name, [])
+            capacity = queue.configured_capacity(name)
+            used = len(queue.holders(name))
+            target = slot_target(
+                capacity=capacity, workers=workers, used=used, wanted=queue.wants(name)
+            )
+            while len(held) > target:
+                self._run.give_slot(name, held.pop())
+                changed = True
+            if len(held) < target and now >= self._slot_retry:
+                self._slot_serial += 1
+                holder = f"{self._run.settings.node}#{self._slot_serial}"
+                if self._run.take_slot(name, holder, capacity):
+                    held.append(holder)
+                    changed = True
+                else:
+                    self._slot_retry = now + _SLOT_RETRY
+            queue.grant(name, len(held))
+        if changed and self._controller is not None:
+            self._controller.wake()
+
+    def _renew_slots(self) -> None:
+        held = [(name, holder) for name, holders in self._slots.items() for holder in holders]
+        lapsed = set(self._run.renew_slots(held))
+        if not lapsed:
+            return
+        for name, holders in self._slots.items():
+            holders[:] = [h for h in holders if h not in lapsed]
+            self._queue.grant(name, len(holders))
+        self._note(
+            "testfleet: this node's heartbeat was late and it lost resource slots to other "
+            "nodes; tests holding them may have overlapped"
+        )
 
     def _give_up(self, lease: Lease) -> None:
         """Another node took ``lease`` over: nothing more of it is written from here."""

@@ -112,6 +112,42 @@ if ARGV[5] == '1' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) end
 return {accepted, redis.call('HLEN', KEYS[2])}
 """
 
+# A resource's slots are a sorted set of holders scored by their expiry, in the
+# server's clock (TIME): a lost node's slots lapse with its lease.
+_NOW = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+"""
+
+_TAKE_SLOT = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+)
+
+_RENEW_SLOTS = (
+    _NOW
+    + """
+local lost = {}
+for i, key in ipairs(KEYS) do
+  local expiry = redis.call('ZSCORE', key, ARGV[i + 1])
+  if expiry and tonumber(expiry) > now then
+    redis.call('ZADD', key, now + tonumber(ARGV[1]), ARGV[i + 1])
+  else
+    lost[#lost + 1] = ARGV[i + 1]
+  end
+end
+return lost
+"""
+)
+
 
 @dataclass
 class Lease:
@@ -164,6 +200,8 @@ class RedisRun:
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._reclaim = client.register_script(_RECLAIM)
         self._commit = client.register_script(_COMMIT)
+        self._take_slot = client.register_script(_TAKE_SLOT)
+        self._renew_slots = client.register_script(_RENEW_SLOTS)
 
     # -- planning ----------------------------------------------------------------
 
@@ -296,6 +334,26 @@ class RedisRun:
         keys = [self.keys.work, self.keys.done, self.keys.results, self.keys.running]
         accepted, done = self._commit(keys=keys, args=args)
         return Commit(held=int(accepted) >= 0, accepted=max(0, int(accepted)), done=int(done))
+
+    # -- resource slots, shared by the whole fleet --------------------------------------
+
+    def take_slot(self, resource: str, holder: str, capacity: int) -> bool:
+        """Whether ``holder`` (this node's name and a number) got a slot of ``resource``."""
+        keys = [self.keys.slots(resource)]
+        args: list[str | int] = [holder, capacity, self._lease_ms, self._ttl_ms]
+        return bool(self._take_slot(keys=keys, args=args))
+
+    def give_slot(self, resource: str, holder: str) -> None:
+        """Give a slot of ``resource`` back."""
+        self._client.zrem(self.keys.slots(resource), holder)
+
+    def renew_slots(self, held: Sequence[tuple[str, str]]) -> list[str]:
+        """Renew the (resource, holder) slots held; the holders whose slot had lapsed."""
+        if not held:
+            return []
+        keys = [self.keys.slots(resource) for resource, _ in held]
+        args: list[str | int] = [self._lease_ms, *(holder for _, holder in held)]
+        return list(self._renew_slots(keys=keys, args=args))
 
     # -- what the run knows about tests ------------------------------------------------
 

@@ -206,7 +206,9 @@ class Controller:
         self._wake_waiting()
 
     def wake(self) -> None:
-        """The queue changed (no more work will come): tell the idle workers."""
+        """The queue changed (no more work will come, or a resource's slots):
+        grant the acquires that may go on now, and tell the idle workers."""
+        self._grant_waiting()
         self._wake_waiting()
 
     def stop(self) -> None:

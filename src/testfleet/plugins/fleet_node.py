@@ -153,7 +153,9 @@ class FleetNodePlugin:
         from testfleet.plugins.suite import resources_for
         from testfleet.scheduling import WorkQueue
 
-        return WorkQueue([], weights={}, resources=resources_for(session))
+        queue = WorkQueue([], weights={}, resources=resources_for(session))
+        queue.share_capacities()  # resource slots come from the fleet (FleetSource)
+        return queue
 
     def start(self, session: pytest.Session, queue: WorkQueue, relay: HookRelay) -> FleetSource:
         """Take the first units into ``queue``; the source the run loop ticks."""
@@ -182,6 +184,7 @@ class FleetNodePlugin:
         if source is None:
             return
         try:
+            source.release()
             self._run.leave()
             if source.complete:
                 self._whole = (self._run.results(), self._run.nodes())

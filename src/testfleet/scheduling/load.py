@@ -90,6 +90,9 @@ class WorkQueue:
         self._groups: deque[_Group] = deque(self._group(u) for u in units if u)
         self._reserved: dict[str, deque[int]] = {}
         self._weights = dict(weights) if weights is not None else None
+        #: Slots of each resource held here when they are shared with other
+        #: machines (:meth:`share_capacities`); None: the configured capacities.
+        self._granted: dict[str, int] | None = None
         #: Whether units may still be added (a fleet node takes them from a
         #: shared stream as it goes): while they may, no worker is told to finish.
         self.more_coming = False
@@ -200,9 +203,7 @@ class WorkQueue:
         A worker that holds the resource already (through a test it was sent,
         or an earlier acquire) gets it at once: it runs one test at a time.
         """
-        if name not in self._held_by(worker) and len(self.holders(name)) >= (
-            self._resources.capacity(name)
-        ):
+        if name not in self._held_by(worker) and len(self.holders(name)) >= self.capacity(name):
             return False
         self._acquired.setdefault(worker, Counter())[name] += 1
         return True
@@ -216,8 +217,46 @@ class WorkQueue:
                 del taken[name]
 
     def capacity(self, name: str) -> int:
-        """How many workers may hold ``name`` at once."""
+        """How many workers may hold ``name`` at once, here."""
+        if self._granted is not None:
+            return self._granted.get(name, 0)
         return self._resources.capacity(name)
+
+    def configured_capacity(self, name: str) -> int:
+        """How many workers may hold ``name`` at once in the whole run."""
+        return self._resources.capacity(name)
+
+    def share_capacities(self) -> None:
+        """The slots of every resource are shared with other machines: none is
+        held here until :meth:`grant` says so (a fleet node)."""
+        self._granted = {}
+
+    def grant(self, name: str, slots: int) -> None:
+        """This machine holds ``slots`` slots of ``name`` now."""
+        assert self._granted is not None, "share_capacities() first"
+        self._granted[name] = slots
+
+    def wants(self, name: str) -> bool:
+        """Whether work here waits for ``name``: an acquire, or unsent items holding it."""
+        if name in self._wanted:
+            return True
+        if any(name in group.holds for group in self._groups):
+            return True
+        return any(
+            name in self._resources.of(item)
+            for reservation in self._reserved.values()
+            for item in reservation
+        )
+
+    @property
+    def resource_names(self) -> frozenset[str]:
+        """Every resource some item holds."""
+        return self._resources.names
+
+    @property
+    def wanted(self) -> frozenset[str]:
+        """The resources acquires wait for now."""
+        return self._wanted
 
     def holding(self, worker: str, name: str) -> list[int]:
         """The items sent to ``worker`` and not reported that hold ``name``, in order."""
@@ -293,10 +332,7 @@ class WorkQueue:
             last = len(self._sent.get(worker, ())) == 1
             if not (last and holds <= mine):
                 return False
-        return all(
-            name in mine or len(self.holders(name)) < self._resources.capacity(name)
-            for name in holds
-        )
+        return all(name in mine or len(self.holders(name)) < self.capacity(name) for name in holds)
 
     def _held_by(self, worker: str) -> frozenset[str]:
         held = frozenset().union(*self._sent.get(worker, {}).values())
