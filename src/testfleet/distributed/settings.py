@@ -18,6 +18,8 @@ RUN_ID_VARIABLES = (
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
 _SCHEMES = ("redis://", "rediss://", "unix://")
+#: Ids whose keys testfleet uses for other things: ``testfleet:persist:cache:``.
+_RESERVED = frozenset({"persist"})
 
 
 class FleetSettingsError(ValueError):
@@ -40,6 +42,11 @@ def run_id(value: str | None, environ: Mapping[str, str]) -> str:
             "--fleet needs --run-id ID, the same on every node of the run (in CI it defaults "
             "to the CI's run id: GITHUB_RUN_ID, CI_PIPELINE_ID, BUILDKITE_BUILD_ID, "
             "CIRCLE_WORKFLOW_ID or TESTFLEET_RUN_ID; none is set)"
+        )
+    if chosen in _RESERVED:
+        raise FleetSettingsError(
+            f"--run-id: {chosen!r} names keys testfleet keeps for itself (the persistent "
+            "shared cache); choose another id"
         )
     if not _RUN_ID.match(chosen):
         raise FleetSettingsError(

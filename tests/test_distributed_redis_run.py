@@ -1,0 +1,175 @@
+"""The fleet's atomic steps against a real Redis: one plan, each unit to one node,
+leases renewed by heartbeats and taken over when they lapse, fencing of the node
+that was taken over, results written once, resource slots shared by the fleet."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from testfleet.distributed.connection import FleetError, connect
+from testfleet.distributed.protocol import FleetResult, Unit, digest
+from testfleet.distributed.redis_run import RedisRun
+from testfleet.model.fleet import FleetSettings
+
+URL = "redis://127.0.0.1:6379/12"
+TESTS = ["a.py::t1", "a.py::t2", "b.py::t3", "b.py::t4"]
+UNITS = [Unit(("a.py::t1", "a.py::t2"), (1.0, 1.0)), Unit(("b.py::t3", "b.py::t4"), (0.5, 0.5))]
+
+Nodes = Callable[..., RedisRun]
+
+
+@pytest.fixture
+def client() -> Any:
+    return connect(URL)
+
+
+@pytest.fixture
+def node(client: Any) -> Iterator[Nodes]:
+    """Nodes of one fresh run; its keys are deleted after the test."""
+    run_id = f"unit-{uuid.uuid4().hex[:12]}"
+
+    def make(name: str, lease: float = 15.0) -> RedisRun:
+        return RedisRun(client, FleetSettings(URL, run_id, name, key_ttl=600, lease=lease))
+
+    yield make
+    for key in client.scan_iter(f"testfleet:{run_id}:*"):
+        client.delete(key)
+
+
+def published(make: Nodes, lease: float = 15.0) -> tuple[RedisRun, RedisRun]:
+    a, b = make("A", lease), make("B", lease)
+    assert a.publish(digest(TESTS), TESTS, UNITS)
+    a.join(1)
+    b.join(1)
+    return a, b
+
+
+def result(nodeid: str, node: str, outcome: str = "passed") -> FleetResult:
+    return FleetResult(nodeid, outcome, node, "gw0")  # type: ignore[arg-type]
+
+
+def test_the_plan_is_published_once(node: Nodes) -> None:
+    a, b = node("A"), node("B")
+    assert a.meta() is None
+    assert a.claim_planning()
+    assert not b.claim_planning()
+    assert a.publish(digest(TESTS), TESTS, UNITS)
+    assert not b.publish(digest(TESTS), TESTS, UNITS[:1])
+    meta = b.meta()
+    assert meta is not None
+    assert (meta.digest, meta.tests) == (digest(TESTS), 4)
+    assert b.planned_nodeids() == TESTS
+
+
+def test_each_unit_goes_to_one_node(node: Nodes) -> None:
+    a, b = published(node)
+    first, second = a.take(1), b.take(5)
+    assert [lease.unit for lease in first + second] == UNITS
+    assert a.take(5) == []
+    assert b.take(5) == []
+    assert all(lease.deliveries == 1 for lease in first + second)
+
+
+def test_a_lapsed_lease_is_taken_over_and_its_holder_fenced(node: Nodes) -> None:
+    a, b = published(node, lease=0.3)
+    (lease,) = a.take(1)
+    assert a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"]).held
+    assert b.reclaim() == []  # not idle long enough yet
+    time.sleep(0.5)  # A sends no heartbeat: its lease lapses
+    (taken,) = b.reclaim()
+    assert taken.entry == lease.entry
+    assert taken.deliveries == 2
+    assert b.running_on(["a.py::t1", "a.py::t2"]) == {"a.py::t2": "A"}
+    assert b.recorded(list(taken.unit.tests)) == {"a.py::t1"}
+    # A comes back: everything it writes for the unit is refused.
+    refused = a.commit(lease, [result("a.py::t2", "A")], ack=True)
+    assert (refused.held, refused.accepted, refused.done) == (False, 0, 1)
+    accepted = b.commit(taken, [result("a.py::t2", "B", "failed")], ack=True)
+    assert (accepted.held, accepted.accepted, accepted.done) == (True, 1, 2)
+    by_test = {r.nodeid: r for r in b.results()}
+    assert by_test["a.py::t2"].node == "B"
+    assert by_test["a.py::t2"].outcome == "failed"
+    assert b.running_on(["a.py::t2"]) == {}
+
+
+def test_heartbeats_keep_a_lease(node: Nodes) -> None:
+    a, b = published(node, lease=1.0)
+    a.take(1)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert a.heartbeat(1) == 1
+        time.sleep(0.1)
+    assert b.reclaim() == []
+
+
+def test_a_test_is_recorded_once(node: Nodes) -> None:
+    a, _ = published(node)
+    (lease,) = a.take(1)
+    assert a.commit(lease, [result("a.py::t1", "A")], ack=False).accepted == 1
+    again = a.commit(lease, [result("a.py::t1", "A", "failed")], ack=False)
+    assert (again.held, again.accepted, again.done) == (True, 0, 1)
+    assert [r.outcome for r in a.results()] == ["passed"]
+
+
+def test_an_acknowledged_unit_is_never_taken_over(node: Nodes) -> None:
+    a, b = published(node, lease=0.2)
+    (lease,) = a.take(1)
+    a.commit(lease, [result(t, "A") for t in lease.unit.tests], ack=True)
+    time.sleep(0.4)
+    assert b.reclaim() == []
+
+
+def test_a_malformed_entry_is_skipped_and_never_seen_again(node: Nodes, client: Any) -> None:
+    a, b = published(node)
+    client.xadd(a.keys.work, {"unit": "rm -rf /"})
+    client.xadd(a.keys.work, {"other": "field"})
+    taken = a.take(10)
+    assert [lease.unit for lease in taken] == UNITS
+    assert b.take(10) == []
+    assert client.xpending(a.keys.work, "testfleet")["pending"] == 2  # only the real units
+
+
+def test_a_lost_test_is_counted_per_node(node: Nodes) -> None:
+    a, _ = published(node)
+    assert a.note_lost("a.py::t1", "n1") == ["n1"]
+    assert a.note_lost("a.py::t1", "n2") == ["n1", "n2"]
+
+
+def test_every_key_expires(node: Nodes, client: Any) -> None:
+    a, _ = published(node)
+    (lease,) = a.take(1)
+    a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"])
+    a.note_lost("a.py::t2", "x")
+    a.heartbeat(1)
+    keys = list(client.scan_iter(f"{a.settings.prefix}*"))
+    assert len(keys) >= 8
+    assert all(0 < client.ttl(k) <= 600 for k in keys)
+
+
+def test_resource_slots_are_shared_by_the_fleet(node: Nodes) -> None:
+    a, b = published(node, lease=0.3)
+    assert a.take_slot("lane", "A#1", 1)
+    assert a.take_slot("lane", "A#1", 1)  # holding it already
+    assert not b.take_slot("lane", "B#1", 1)
+    assert b.take_slot("smtp", "B#1", 2)
+    assert a.take_slot("smtp", "A#2", 2)
+    a.give_slot("lane", "A#1")
+    assert b.take_slot("lane", "B#2", 1)
+    assert a.renew_slots([("smtp", "A#2")]) == []
+    time.sleep(0.5)  # A's smtp slot and B's lane slot lapse unrenewed
+    assert a.take_slot("lane", "A#3", 1)
+    assert b.renew_slots([("lane", "B#2")]) == ["B#2"]
+
+
+def test_an_unreachable_server_is_one_line_without_its_password() -> None:
+    with pytest.raises(FleetError) as info:
+        connect("redis://:hunter2@127.0.0.1:1/0", timeout=1)
+    message = str(info.value)
+    assert message.startswith("testfleet: cannot reach Redis at redis://127.0.0.1:1/0")
+    assert "hunter2" not in message
+    assert "\n" not in message
