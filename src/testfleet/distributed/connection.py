@@ -58,4 +58,5 @@ def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
 
 def describe_lost(url: str, exc: BaseException) -> str:
     """The one line that says the server was lost during the run."""
-    return f"testfleet: lost the connection to Redis at {redact(url)}: {scrub(str(exc), url)}"
+    problem = scrub(str(exc), url).rstrip(".") or type(exc).__name__
+    return f"testfleet: lost the connection to Redis at {redact(url)}: {problem}"
