@@ -40,6 +40,10 @@ WorkerMain = Callable[[str, Sequence[int], int, int], NoReturn]
 #: How often the loop looks for workers that died with their pipe held open
 #: (by a grandchild process that inherited it).
 _REAP_INTERVAL = 0.2
+#: How often the loop looks again for a worker that closed its pipes but has
+#: not exited yet (it tears its session down): the loop never waits for one, so
+#: that a fleet node's heartbeat goes on meanwhile.
+_EXIT_POLL = 0.01
 #: How long the controller lets results accumulate after handling some.
 _COALESCE = 0.002
 #: How long workers get to tear down after Ctrl-C before they are killed.
@@ -204,7 +208,7 @@ class ForkedFleet:
                 deadlines = [controller.next_deadline()]
                 if source is not None:
                     deadlines.append(source.next_deadline())
-                timeout = _REAP_INTERVAL
+                timeout = _EXIT_POLL if self._any_eof() else _REAP_INTERVAL
                 for deadline in deadlines:
                     if deadline is not None:
                         timeout = max(0.0, min(timeout, deadline - clock()))
@@ -287,7 +291,7 @@ class ForkedFleet:
     def _reap(self) -> list[tuple[str, WorkerExit]]:
         ended: list[tuple[str, WorkerExit]] = []
         for worker, process in list(self._processes.items()):
-            pid, status = os.waitpid(process.pid, 0 if process.eof else os.WNOHANG)
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid == 0:
                 continue
             # Read what it wrote before it ended; a grandchild may hold the
