@@ -249,11 +249,11 @@ def test_the_whole_run_line_names_counts_and_where_tests_failed() -> None:
         _result("a.py::t4", "error", "ci-1"),
         _result("a.py::t5", "skipped", rerun_after="ci-3"),
     ]
-    assert run_line(found, 3) == (
+    assert run_line(found) == (
         "testfleet fleet: 3 nodes, 5 tests: 1 passed, 2 failed (on node ci-2), "
         "1 error (on node ci-1), 1 skipped, 1 re-run after a node was lost"
     )
-    assert run_line([_result("a", "passed")], 1) == "testfleet fleet: 1 node, 1 test: 1 passed"
+    assert run_line([_result("a", "passed")]) == "testfleet fleet: 1 node, 1 test: 1 passed"
     blocks = failures(found)
     assert [b.split()[1] for b in blocks] == ["a.py::t2", "a.py::t3", "a.py::t4"]
 

@@ -97,12 +97,12 @@ def test_a_lapsed_lease_is_taken_over_and_its_holder_fenced(node: Nodes) -> None
     assert b.running_on(["a.py::t2"]) == {}
 
 
-def test_heartbeats_keep_a_lease(node: Nodes) -> None:
+def test_heartbeats_keep_every_lease(node: Nodes) -> None:
     a, b = published(node, lease=1.0)
-    a.take(1)
+    assert len(a.take(2)) == 2
     deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
-        assert a.heartbeat(1) == 1
+        assert a.heartbeat(1) == 2
         time.sleep(0.1)
     assert b.reclaim() == []
 
@@ -140,12 +140,14 @@ def test_a_lost_test_is_counted_per_node(node: Nodes) -> None:
     assert a.note_lost("a.py::t1", "n2") == ["n1", "n2"]
 
 
-def test_every_key_expires(node: Nodes, client: Any) -> None:
-    a, _ = published(node)
+def test_every_key_expires_without_waiting_for_a_heartbeat(node: Nodes, client: Any) -> None:
+    a = node("A")
+    assert a.publish(digest(TESTS), TESTS, UNITS)
+    a.join(1)
     (lease,) = a.take(1)
     a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"])
     a.note_lost("a.py::t2", "x")
-    a.heartbeat(1)
+    assert a.take_slot("lane", "A#1", 1)
     keys = list(client.scan_iter(f"{a.settings.prefix}*"))
     assert len(keys) >= 8
     assert all(0 < client.ttl(k) <= 600 for k in keys)

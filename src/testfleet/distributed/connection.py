@@ -49,6 +49,13 @@ def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
         ) from None
     try:
         client.ping()
+    except redis.AuthenticationError as exc:
+        client.close()
+        problem = scrub(str(exc), url).rstrip(".") or type(exc).__name__
+        raise FleetError(
+            f"testfleet: Redis at {where} refused the login: {problem} "
+            "(check the user and password in the URL)"
+        ) from None
     except redis.RedisError as exc:
         client.close()
         problem = scrub(str(exc), url) or type(exc).__name__

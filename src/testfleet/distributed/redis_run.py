@@ -65,15 +65,23 @@ redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[3])
 for i = 3, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
 local ok, pending = pcall(redis.call, 'XPENDING', KEYS[2], ARGV[1], '-', '+', 100000, ARGV[2])
 if not ok then return 0 end
-local ids = {}
+-- XCLAIM of this node's own entries, ids in batches; JUSTID keeps the delivery
+-- count (the lease's fencing token) and resets the idle time.  (In Lua only the
+-- last expression of an argument list expands, so the call is built whole.)
+local call = nil
 for _, entry in ipairs(pending) do
-  ids[#ids + 1] = entry[1]
-  if #ids == 500 then
-    redis.call('XCLAIM', KEYS[2], ARGV[1], ARGV[2], 0, unpack(ids), 'JUSTID')
-    ids = {}
+  if call == nil then call = {'XCLAIM', KEYS[2], ARGV[1], ARGV[2], 0} end
+  call[#call + 1] = entry[1]
+  if #call == 505 then
+    call[#call + 1] = 'JUSTID'
+    redis.call(unpack(call))
+    call = nil
   end
 end
-if #ids > 0 then redis.call('XCLAIM', KEYS[2], ARGV[1], ARGV[2], 0, unpack(ids), 'JUSTID') end
+if call ~= nil then
+  call[#call + 1] = 'JUSTID'
+  redis.call(unpack(call))
+end
 return #pending
 """
 
@@ -97,18 +105,19 @@ local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #pending == 0 or pending[1][2] ~= ARGV[2] or tonumber(pending[1][4]) ~= tonumber(ARGV[4]) then
   return {-1, redis.call('HLEN', KEYS[2])}
 end
-local count = tonumber(ARGV[6])
+local count = tonumber(ARGV[7])
 local accepted = 0
 for i = 0, count - 1 do
-  local nodeid, body = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
+  local nodeid, body = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
   if redis.call('HSETNX', KEYS[2], nodeid, body) == 1 then
     redis.call('XADD', KEYS[3], '*', 'result', body)
     accepted = accepted + 1
   end
   redis.call('HDEL', KEYS[4], nodeid)
 end
-for i = 7 + 2 * count, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
+for i = 8 + 2 * count, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
 if ARGV[5] == '1' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) end
+for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 return {accepted, redis.call('HLEN', KEYS[2])}
 """
 
@@ -256,6 +265,7 @@ class RedisRun:
     def join(self, workers: int) -> None:
         """Count this node (and its workers) in the run and start its heartbeat."""
         self._client.hset(self.keys.nodes, self._node, workers)
+        self._client.pexpire(self.keys.nodes, self._ttl_ms)
         self.heartbeat(workers)
 
     def heartbeat(self, workers: int) -> int:
@@ -326,6 +336,7 @@ class RedisRun:
             lease.entry,
             lease.deliveries,
             "1" if ack else "0",
+            self._ttl_ms,
             len(results),
         ]
         for result in results:
@@ -379,6 +390,7 @@ class RedisRun:
             lost = []
         lost.append(node)
         self._client.hset(self.keys.lost, nodeid, json.dumps(lost))
+        self._client.pexpire(self.keys.lost, self._ttl_ms)
         return lost
 
     def done_count(self) -> int:

@@ -34,7 +34,7 @@ def fleet_report(url: str, run_id: str, junitxml: Path | None) -> int:
                 file=sys.stderr,
             )
             return _USAGE
-        results, nodes = run.results(), run.nodes()
+        results = run.results()
     except (FleetError, FleetSettingsError, MalformedEntry) as exc:
         print(exc if isinstance(exc, FleetError) else f"testfleet: {exc}", file=sys.stderr)
         return _USAGE
@@ -43,7 +43,7 @@ def fleet_report(url: str, run_id: str, junitxml: Path | None) -> int:
         return _USAGE
     for block in failures(results):
         print(block, end="\n\n")
-    print(run_line(results, len(nodes)))
+    print(run_line(results))
     if junitxml is not None:
         junitxml.parent.mkdir(parents=True, exist_ok=True)
         junitxml.write_bytes(junit_xml(results, "pytest", {"testfleet_run_id": run_id}))

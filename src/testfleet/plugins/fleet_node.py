@@ -271,6 +271,6 @@ class FleetNodePlugin:
             return
         from testfleet.reporting.fleet import run_line
 
-        results, nodes = self._whole
+        results, _ = self._whole
         bad = any(r.outcome in ("failed", "error") for r in results)
-        terminalreporter.write_line(run_line(results, len(nodes)), red=bad, green=not bad)
+        terminalreporter.write_line(run_line(results), red=bad, green=not bad)

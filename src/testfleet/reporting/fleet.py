@@ -19,9 +19,14 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def run_line(results: Sequence[FleetResult], nodes: int) -> str:
-    """``testfleet fleet: 3 nodes, 1200 tests: 1198 passed, 2 failed (on node ci-2)``."""
+def run_line(results: Sequence[FleetResult]) -> str:
+    """``testfleet fleet: 3 nodes, 1200 tests: 1198 passed, 2 failed (on node ci-2)``.
+
+    The nodes counted are those that ran a test: every node of a complete run
+    then prints the same line, also one that joined after the work was gone.
+    """
     counts: Counter[str] = Counter(r.outcome for r in results)
+    nodes = len({r.node for r in results})
     parts = []
     for outcome in _ORDER:
         if not counts[outcome]:
