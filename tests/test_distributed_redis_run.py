@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from testfleet.distributed.connection import FleetError, connect
+from testfleet.distributed.node import FleetSource
 from testfleet.distributed.protocol import FleetResult, Unit, digest
 from testfleet.distributed.redis_run import RedisRun
 from testfleet.model.fleet import FleetSettings
+from testfleet.scheduling import WorkQueue
 
 URL = "redis://127.0.0.1:6379/12"
 TESTS = ["a.py::t1", "a.py::t2", "b.py::t3", "b.py::t4"]
@@ -175,3 +177,100 @@ def test_an_unreachable_server_is_one_line_without_its_password() -> None:
     assert message.startswith("testfleet: cannot reach Redis at redis://127.0.0.1:1/0")
     assert "hunter2" not in message
     assert "\n" not in message
+
+
+# -- a node's source of work, against the same real Redis ------------------------------
+
+
+def source_of(run: RedisRun, notes: list[str], failed: list[tuple[int, str]]) -> FleetSource:
+    queue = WorkQueue([], weights={})
+    return FleetSource(
+        run,
+        nodeids=TESTS,
+        workers=1,
+        total=len(TESTS),
+        queue=queue,
+        note=notes.append,
+        fail_unrun=lambda index, reason: failed.append((index, reason)),
+    )
+
+
+def finish_queued(source: FleetSource, queue: WorkQueue, node_name: str) -> list[str]:
+    """Run what the queue holds, as a worker would, reporting each test to the source."""
+    queue.add_worker("gw0")
+    ran = []
+    while items := queue.take("gw0", 10):
+        for index in items:
+            queue.done("gw0", index)
+            ran.append(TESTS[index])
+            source.test_finished(result(TESTS[index], node_name))
+    return ran
+
+
+def test_a_source_runs_the_run_to_its_end(node: Nodes) -> None:
+    a = node("A")
+    assert a.publish(digest(TESTS), TESTS, UNITS)
+    notes: list[str] = []
+    source = source_of(a, notes, [])
+    source.prime()
+    queue = source._queue
+    assert queue.queued_units == 1
+    ran = finish_queued(source, queue, "A")
+    clock = 100.0
+    while not source.finished and clock < 110:
+        source.tick(clock)
+        ran += finish_queued(source, queue, "A")
+        clock += 0.05
+    assert source.complete
+    assert source.error is None
+    assert sorted(ran) == sorted(TESTS)
+    assert a.done_count() == 4
+    assert a.pending_total() == 0
+    assert not notes
+
+
+def test_a_source_stops_when_a_unit_went_missing(node: Nodes, client: Any) -> None:
+    a = node("A")
+    assert a.publish(digest(TESTS), TESTS, UNITS)
+    a.join(1)
+    (lost,) = node("B").take(1)
+    client.xack(a.keys.work, "testfleet", lost.entry)  # acknowledged with no results
+    notes: list[str] = []
+    source = source_of(a, notes, [])
+    source.prime()
+    ran = finish_queued(source, source._queue, "A")
+    clock = 100.0
+    while not source.finished and clock < 110:
+        source.tick(clock)
+        clock += 0.05
+    assert ran == list(UNITS[1].tests)
+    assert not source.complete
+    assert source.error is not None
+    assert "cannot complete: 2 tests have no result" in source.error
+    assert notes == [source.error]
+
+
+def test_a_source_reruns_once_the_test_a_lost_node_was_running(node: Nodes) -> None:
+    a, b = node("A", lease=0.3), node("B", lease=0.3)
+    assert a.publish(digest(TESTS), TESTS, UNITS[:1] + UNITS[1:])
+    a.join(1)
+    (lease,) = a.take(1)
+    a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"])
+    # A vanishes. B takes the other unit, then A's when its lease lapses.
+    notes: list[str] = []
+    failed: list[tuple[int, str]] = []
+    source = source_of(b, notes, failed)
+    source.prime()
+    ran = finish_queued(source, source._queue, "B")
+    time.sleep(0.5)
+    clock = 100.0
+    while not source.finished and clock < 110:
+        source.tick(clock)
+        ran += finish_queued(source, source._queue, "B")
+        clock += 0.05
+    assert source.complete
+    assert sorted(ran) == ["a.py::t2", "b.py::t3", "b.py::t4"]  # t1 had its result
+    assert source.rerun_after == {"a.py::t2": "A"}
+    assert notes == ["testfleet: node A was lost while running a.py::t2; running it again"]
+    assert not failed
+    assert b.note_lost("a.py::t2", "B") == ["A", "B"]  # a second loss would fail it

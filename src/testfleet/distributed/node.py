@@ -153,6 +153,8 @@ class FleetSource:
         self._slot_serial = 0
         #: When to ask again for a slot the fleet refused.
         self._slot_retry = 0.0
+        #: Polls in a row that found the run short of results with no work held.
+        self._stuck = 0
 
     def attach(self, controller: Controller) -> None:
         """The controller this source feeds (created after :meth:`prime` filled its queue)."""
@@ -232,7 +234,30 @@ class FleetSource:
             if schedule.reclaim_due(now):
                 self._adopt(self._run.reclaim(), reclaimed=True)
             if not self._leases and schedule.poll_due(now):
-                self.complete = self._run.done_count() >= self._total
+                self._check_complete()
+
+    def _check_complete(self) -> None:
+        """Whether the run is complete; an error if it never can be.
+
+        Every unit was read (this node found none left), none is held, and
+        tests still have no result: a unit went missing from the stream (it was
+        malformed, or deleted), and waiting would be forever.  Seen twice in a
+        row, so that a unit being handed over between two nodes is not taken
+        for one that is gone.
+        """
+        done = self._run.done_count()
+        self.complete = done >= self._total
+        if self.complete or self._run.pending_total():
+            self._stuck = 0
+            return
+        self._stuck += 1
+        if self._stuck >= 2:
+            self.error = (
+                f"testfleet: fleet run {self._run.settings.run_id} cannot complete: "
+                f"{self._total - done} tests have no result and no node holds work for "
+                "them (a unit is missing from the work stream); this node stops"
+            )
+            self._note(self.error)
 
     def _take(self, count: int) -> None:
         leases = self._run.take(count)

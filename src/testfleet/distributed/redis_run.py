@@ -393,6 +393,11 @@ class RedisRun:
         self._client.pexpire(self.keys.lost, self._ttl_ms)
         return lost
 
+    def pending_total(self) -> int:
+        """Units some node holds (read and not acknowledged), all nodes together."""
+        summary = self._client.xpending(self.keys.work, GROUP)
+        return int(summary["pending"])
+
     def done_count(self) -> int:
         """Tests of the run with a result."""
         return int(self._client.hlen(self.keys.done))
