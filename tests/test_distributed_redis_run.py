@@ -134,6 +134,9 @@ def test_a_malformed_entry_is_skipped_and_never_seen_again(node: Nodes, client: 
     assert [lease.unit for lease in taken] == UNITS
     assert b.take(10) == []
     assert client.xpending(a.keys.work, "testfleet")["pending"] == 2  # only the real units
+    assert len(a.skipped) == 2
+    assert all(m.startswith("testfleet: skipped entry ") for m in a.skipped)
+    assert "is not JSON" in a.skipped[0]
 
 
 def test_a_lost_test_is_counted_per_node(node: Nodes) -> None:

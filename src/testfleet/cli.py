@@ -266,6 +266,8 @@ def fleet_report(url: str, run_id: str, junitxml: Path | None) -> int:
             )
             return _USAGE
         results = run.results()
+        for line in run.skipped:
+            print(line, file=sys.stderr)
     except (FleetError, FleetSettingsError, MalformedEntry) as exc:
         print(exc if isinstance(exc, FleetError) else f"testfleet: {exc}", file=sys.stderr)
         return _USAGE

@@ -201,6 +201,8 @@ class FleetSource:
         self._run.join(self._workers)
         self._schedule.heartbeat_due(0.0)
         self._take(self._workers)
+        while self._run.skipped:
+            self._note(self._run.skipped.pop(0))
 
     # -- results, from the node's pytest hooks --------------------------------------
 
@@ -215,6 +217,11 @@ class FleetSource:
     # -- the steps -------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
+        self._tick_steps(now)
+        while self._run.skipped:
+            self._note(self._run.skipped.pop(0))
+
+    def _tick_steps(self, now: float) -> None:
         schedule = self._schedule
         if schedule.heartbeat_due(now):
             self._run.heartbeat(self._workers)

@@ -24,7 +24,6 @@ the server.  Every key lives under the run's prefix and expires.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,8 +45,6 @@ from testfleet.model.fleet import FleetSettings
 
 if TYPE_CHECKING:
     import redis
-
-log = logging.getLogger("testfleet.fleet")
 
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -209,6 +206,8 @@ class RedisRun:
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._reclaim = client.register_script(_RECLAIM)
         self._commit = client.register_script(_COMMIT)
+        #: Entries read and skipped as malformed, for the node to tell the user.
+        self.skipped: list[str] = []
         self._take_slot = client.register_script(_TAKE_SLOT)
         self._renew_slots = client.register_script(_RENEW_SLOTS)
 
@@ -314,7 +313,7 @@ class RedisRun:
                 unit = decode_unit(fields)
             except MalformedEntry as exc:
                 # Never run: acknowledged, so that no node reads it again.
-                log.warning("testfleet: skipped entry %s of the work stream: %s", entry, exc)
+                self.skipped.append(f"testfleet: skipped entry {entry} of the work stream: {exc}")
                 self._client.xack(self.keys.work, GROUP, entry)
                 continue
             leases.append(Lease(entry, deliveries, unit))
@@ -410,7 +409,7 @@ class RedisRun:
             try:
                 results.append(decode_result(text))
             except MalformedEntry as exc:
-                log.warning("testfleet: skipped a result of the run: %s", exc)
+                self.skipped.append(f"testfleet: skipped a result of the run: {exc}")
         return results
 
     def claim_recording(self) -> bool:
