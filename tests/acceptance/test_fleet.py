@@ -24,8 +24,6 @@ from fleet_support import RedisServer, finish_all, free_port, start_node, wait_f
 #: every test's parameter of that name would otherwise shadow an import (F811).
 redis_server = fleet_support.redis_server
 
-pytest.importorskip("redis", reason="the test extra installs redis")
-
 #: Variables a node reads its run id from when --run-id is not given.
 CI_VARIABLES = (
     "TESTFLEET_RUN_ID",
@@ -86,11 +84,11 @@ class TestGrouped:
         time.sleep(0.05)
 """
 
-# A conftest for runs of several nodes.  A node that joins a run every test of
-# which has a result runs nothing and counts itself in the run's nodes, so
-# under load a node that starts late would make the nodes' lines differ (see
-# the report of this file).  The run's first test goes ahead; every other test
-# waits (bounded) until all the nodes have joined, so that none is left out.
+# A conftest for runs of several nodes.  The whole-run line counts the nodes
+# that ran a test; under load a node that starts late could find the work gone
+# and the line would count one node less than the test started.  The run's
+# first test goes ahead; every other test waits (bounded) until all the nodes
+# have joined, so that each takes part.
 GATE = """
 import os, time
 import pytest
@@ -223,6 +221,65 @@ def test_nodes_run_every_test_once(
     for node in nodes:
         assert line in node.output.splitlines(), node.output
     assert codes == [1 if name == failing_node else 0 for name in node_names]
+
+
+STOPPING = """
+import os, time
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+@pytest.mark.parametrize("n", range(30))
+def test_step(n):
+    open(os.path.join(HERE, "started"), "a").close()
+    time.sleep(0.05)
+    # Node n1 fails the first test it runs after the run's first: -x stops it there.
+    assert os.environ["NODE"] != "n1" or n == 0
+"""
+
+
+def test_a_node_that_stops_hands_its_work_on_at_once(
+    pytester: pytest.Pytester, redis_server: RedisServer
+) -> None:
+    """A node stopped by -x hands the units it holds to the others as it leaves: the
+    run completes long before its lease (a minute) would have lapsed, every test once."""
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\n")
+    pytester.makepyfile(test_steps=STOPPING)
+    gate(pytester, redis_server.url, "stops", 2)
+    options = ("--fleet-lease", "60")
+    first = start_node(
+        pytester.path,
+        redis_server.url,
+        "stops",
+        "n1",
+        "-x",
+        *options,
+        "--junitxml=n1.xml",
+        env={"NODE": "n1"},
+    )
+    wait_for(pytester.path / "started")
+    second = start_node(
+        pytester.path,
+        redis_server.url,
+        "stops",
+        "n2",
+        *options,
+        "--junitxml=n2.xml",
+        env={"NODE": "n2"},
+    )
+    # Well within the lease: only a hand-over lets node 2 finish in time.
+    codes = finish_all([first, second], timeout=45)
+    on_first = junit_cases(pytester.path / "n1.xml")
+    ran = names(on_first) + names(junit_cases(pytester.path / "n2.xml"))
+    assert sorted(ran) == ALL_STEPS
+    # The test that failed, and any that ran on before the stop reached the worker.
+    failed = [outcome for *_, outcome in on_first].count("failure")
+    assert failed >= 1
+    assert codes == [1, 0], first.output + second.output
+    assert "stopping after 1 failures" in first.output
+    assert "was lost" not in second.output
+    line = f"testfleet fleet: 2 nodes, 30 tests: {30 - failed} passed, {failed} failed (on node n1)"
+    assert line in second.output
 
 
 def test_a_late_node_takes_part(pytester: pytest.Pytester, redis_server: RedisServer) -> None:

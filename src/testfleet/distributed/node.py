@@ -155,6 +155,8 @@ class FleetSource:
         self._slot_retry = 0.0
         #: Polls in a row that found the run short of results with no work held.
         self._stuck = 0
+        #: This node's run stopped (``-x``): it handed its units on and left.
+        self.left = False
 
     def attach(self, controller: Controller) -> None:
         """The controller this source feeds (created after :meth:`prime` filled its queue)."""
@@ -164,9 +166,12 @@ class FleetSource:
 
     @property
     def finished(self) -> bool:
-        # A node whose run stopped (-x, Ctrl-C) leaves: its units lapse to the others.
-        stopped = self._controller is not None and self._controller.stopping
-        return self.complete or self.error is not None or stopped
+        return self.complete or self.error is not None or self.left
+
+    @property
+    def _stopping(self) -> bool:
+        """Whether this node's run is stopping (``-x``, a limit): it takes no more work."""
+        return self._controller is not None and self._controller.stopping
 
     def next_deadline(self) -> float | None:
         schedule = self._schedule
@@ -226,10 +231,17 @@ class FleetSource:
         if schedule.heartbeat_due(now):
             self._run.heartbeat(self._workers)
             self._renew_slots()
-        urgent = any(not self._leases[e].remaining for e in self._pending)
+        urgent = self._stopping or any(not self._leases[e].remaining for e in self._pending)
         if (self._pending or self._unmarked()) and schedule.commit_due(now, urgent=urgent):
             self._commit()
         if self.complete:
+            return
+        if self._stopping:
+            # The tests running when the run stopped report still; once every
+            # worker has ended, the units left are handed to the other nodes.
+            if self._controller is not None and self._controller.done:
+                self.hand_over()
+                self.left = True
             return
         self._balance_slots(now)
         # One unit in reserve: a worker that finishes its unit reserves the next
@@ -352,6 +364,12 @@ class FleetSource:
                 del self._leases[entry]
             if commit.done >= self._total:
                 self.complete = True
+
+    def hand_over(self) -> None:
+        """Give the units this node holds to the other nodes now (it is leaving early)."""
+        self._run.abandon([lease.entry for lease in self._leases.values()])
+        self._leases.clear()
+        self._lease_of.clear()
 
     def release(self) -> None:
         """Give back every resource slot this node holds (it is leaving)."""

@@ -82,6 +82,19 @@ end
 return #pending
 """
 
+_ABANDON = """
+local given = 0
+for i = 4, #ARGV do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #pending == 1 and pending[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2] .. ':left', 0, ARGV[i],
+               'IDLE', ARGV[3], 'JUSTID')
+    given = given + 1
+  end
+end
+return given
+"""
+
 _RECLAIM = """
 local out = {}
 local cursor = '0-0'
@@ -206,6 +219,7 @@ class RedisRun:
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._reclaim = client.register_script(_RECLAIM)
         self._commit = client.register_script(_COMMIT)
+        self._abandon = client.register_script(_ABANDON)
         #: Entries read and skipped as malformed, for the node to tell the user.
         self.skipped: list[str] = []
         self._take_slot = client.register_script(_TAKE_SLOT)
@@ -295,6 +309,18 @@ class RedisRun:
         answer = self._client.xreadgroup(GROUP, self._node, {self.keys.work: ">"}, count=count)
         entries = answer[0][1] if answer else []
         return self._leases((entry, fields, 1) for entry, fields in entries)
+
+    def abandon(self, entries: Sequence[str]) -> int:
+        """Hand the units ``entries`` to the other nodes now, as if their lease had
+        lapsed (this node is leaving before it ran them); how many were handed on.
+
+        They move to a consumer no node reads as, idle for twice a lease, so the
+        next ``XAUTOCLAIM`` takes them; this node's writes for them are refused.
+        """
+        if not entries:
+            return 0
+        args: list[str | int] = [GROUP, self._node, 2 * self._lease_ms, *entries]
+        return int(self._abandon(keys=[self.keys.work], args=args))
 
     def reclaim(self, count: int = 16) -> list[Lease]:
         """Units of lost nodes (idle past the lease timeout), taken over by this node."""

@@ -184,6 +184,8 @@ class FleetNodePlugin:
         if source is None:
             return
         try:
+            if not source.finished:
+                source.hand_over()  # interrupted (Ctrl-C): the others go on at once
             source.release()
             self._run.leave()
             if source.complete:
