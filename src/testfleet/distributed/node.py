@@ -10,6 +10,7 @@ clock as an argument.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 _IDLE_POLL = 0.2
 #: How long a node waits before it asks again for a resource slot the fleet refused.
 _SLOT_RETRY = 0.05
+#: How long a node keeps a resource slot that none of its workers uses (seconds).
+_UNUSED_SLOT = 1.0
 #: Results are written at most this often while tests finish (seconds): a
 #: round trip per burst of results, not per test.
 _COMMIT_EVERY = 0.01
@@ -151,8 +154,10 @@ class FleetSource:
         #: The fleet's resource slots this node holds: resource -> holder names.
         self._slots: dict[str, list[str]] = {}
         self._slot_serial = 0
-        #: When to ask again for a slot the fleet refused.
-        self._slot_retry = 0.0
+        #: When to ask again for a resource's slot the fleet refused (or this node gave back).
+        self._slot_retry: dict[str, float] = {}
+        #: Since when a resource's slots held here have been used by no worker.
+        self._unused_since: dict[str, float] = {}
         #: Polls in a row that found the run short of results with no work held.
         self._stuck = 0
         #: This node's run stopped (``-x``): it handed its units on and left.
@@ -393,17 +398,30 @@ class FleetSource:
             target = slot_target(
                 capacity=capacity, workers=workers, used=used, wanted=queue.wants(name)
             )
+            if held and not used:
+                # Held and unused: a unit here may wait for a second resource
+                # another node holds while that node waits for this one.  A
+                # slot unused for a while goes back, and is asked for again
+                # after a random pause, so that such a pair cannot wait forever.
+                since = self._unused_since.setdefault(name, now)
+                if now - since > _UNUSED_SLOT:
+                    target = 0
+                    self._slot_retry[name] = now + random.uniform(_SLOT_RETRY, _UNUSED_SLOT)
+            else:
+                self._unused_since.pop(name, None)
             while len(held) > target:
                 self._run.give_slot(name, held.pop())
                 changed = True
-            if len(held) < target and now >= self._slot_retry:
+            if len(held) < target and now >= self._slot_retry.get(name, 0.0):
                 self._slot_serial += 1
                 holder = f"{self._run.settings.node}#{self._slot_serial}"
                 if self._run.take_slot(name, holder, capacity):
                     held.append(holder)
                     changed = True
                 else:
-                    self._slot_retry = now + _SLOT_RETRY
+                    self._slot_retry[name] = now + _SLOT_RETRY
+            if not held:
+                self._unused_since.pop(name, None)
             queue.grant(name, len(held))
         if changed and self._controller is not None:
             self._controller.wake()
