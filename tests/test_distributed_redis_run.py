@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from testfleet.distributed.connection import FleetError, connect
-from testfleet.distributed.node import FleetSource
+from testfleet.distributed.marks import StartMarks
+from testfleet.distributed.node import FleetSource, running_when_lost
 from testfleet.distributed.protocol import FleetResult, Unit, digest
-from testfleet.distributed.redis_run import RedisRun
+from testfleet.distributed.redis_run import Mark, RedisRun
 from testfleet.model.fleet import FleetSettings
 from testfleet.scheduling import WorkQueue
 
@@ -51,6 +52,18 @@ def published(make: Nodes, lease: float = 15.0) -> tuple[RedisRun, RedisRun]:
     return a, b
 
 
+def start(run: RedisRun, worker: str, *tests: str) -> None:
+    """A worker of ``run``'s node starts ``tests`` one after the other."""
+    marks = StartMarks(run.settings, worker)
+    for test in tests:
+        marks.started(test)
+    marks.close()
+    deadline = time.monotonic() + 5  # sent without waiting: let the server take them
+    while len([m for m in run.started() if m.worker == worker]) < len(tests):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 def result(nodeid: str, node: str, outcome: str = "passed") -> FleetResult:
     return FleetResult(nodeid, outcome, node, "gw0")  # type: ignore[arg-type]
 
@@ -80,13 +93,14 @@ def test_each_unit_goes_to_one_node(node: Nodes) -> None:
 def test_a_lapsed_lease_is_taken_over_and_its_holder_fenced(node: Nodes) -> None:
     a, b = published(node, lease=0.3)
     (lease,) = a.take(1)
-    assert a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"]).held
+    start(a, "gw0", "a.py::t1", "a.py::t2")
+    assert a.commit(lease, [result("a.py::t1", "A")], ack=False).held
     assert b.reclaim() == []  # not idle long enough yet
     time.sleep(0.5)  # A sends no heartbeat: its lease lapses
     (taken,) = b.reclaim()
     assert taken.entry == lease.entry
     assert taken.deliveries == 2
-    assert b.running_on(["a.py::t1", "a.py::t2"]) == {"a.py::t2": "A"}
+    assert b.started() == [Mark("a.py::t2", "A", "gw0", 2)]
     assert b.recorded(list(taken.unit.tests)) == {"a.py::t1"}
     # A comes back: everything it writes for the unit is refused.
     refused = a.commit(lease, [result("a.py::t2", "A")], ack=True)
@@ -96,7 +110,7 @@ def test_a_lapsed_lease_is_taken_over_and_its_holder_fenced(node: Nodes) -> None
     by_test = {r.nodeid: r for r in b.results()}
     assert by_test["a.py::t2"].node == "B"
     assert by_test["a.py::t2"].outcome == "failed"
-    assert b.running_on(["a.py::t2"]) == {}
+    assert b.started() == []
 
 
 def test_heartbeats_keep_every_lease(node: Nodes) -> None:
@@ -150,7 +164,8 @@ def test_every_key_expires_without_waiting_for_a_heartbeat(node: Nodes, client: 
     assert a.publish(digest(TESTS), TESTS, UNITS)
     a.join(1)
     (lease,) = a.take(1)
-    a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"])
+    start(a, "gw0", "a.py::t1", "a.py::t2")
+    a.commit(lease, [result("a.py::t1", "A")], ack=False)
     a.note_lost("a.py::t2", "x")
     assert a.take_slot("lane", "A#1", 1)
     keys = list(client.scan_iter(f"{a.settings.prefix}*"))
@@ -258,7 +273,8 @@ def test_a_source_reruns_once_the_test_a_lost_node_was_running(node: Nodes) -> N
     assert a.publish(digest(TESTS), TESTS, UNITS[:1] + UNITS[1:])
     a.join(1)
     (lease,) = a.take(1)
-    a.commit(lease, [result("a.py::t1", "A")], ack=False, started=["a.py::t2"])
+    start(a, "gw0", "a.py::t1", "a.py::t2")
+    a.commit(lease, [result("a.py::t1", "A")], ack=False)
     # A vanishes. B takes the other unit, then A's when its lease lapses.
     notes: list[str] = []
     failed: list[tuple[int, str]] = []
@@ -277,3 +293,39 @@ def test_a_source_reruns_once_the_test_a_lost_node_was_running(node: Nodes) -> N
     assert notes == ["testfleet: node A was lost while running a.py::t2; running it again"]
     assert not failed
     assert b.note_lost("a.py::t2", "B") == ["A", "B"]  # a second loss would fail it
+
+
+def test_a_node_that_leaves_hands_its_units_on_at_once(node: Nodes) -> None:
+    a, b = published(node, lease=60)
+    (lease,) = a.take(1)
+    start(a, "gw0", *lease.unit.tests)
+    assert a.abandon([lease.entry], list(lease.unit.tests)) == 1
+    assert a.started() == []  # not running: none of them is blamed
+    (taken,) = b.reclaim()  # long before the lease of a minute
+    assert taken.entry == lease.entry
+    assert not a.commit(lease, [result("a.py::t1", "A")], ack=True).held
+
+
+def test_the_last_test_each_worker_started_is_the_one_it_ran() -> None:
+    marks = [
+        Mark("t3", "A", "gw0", 7),
+        Mark("t2", "A", "gw0", 6),  # finished, its result not written yet
+        Mark("t9", "A", "gw1", 2),
+        Mark("t5", "B", "gw0", 1),
+    ]
+    assert running_when_lost(marks, {"t2", "t3", "t9"}) == {"t3": "A", "t9": "A"}
+    assert running_when_lost(marks, {"t2"}) == {}  # t3, after it, was running
+    assert running_when_lost([], {"t1"}) == {}
+
+
+def test_a_worker_marks_what_it_starts_without_waiting(node: Nodes, client: Any) -> None:
+    a, _ = published(node)
+    start(a, "gw3", "x", "y")
+    assert sorted(a.started(), key=lambda m: m.order) == [
+        Mark("x", "A", "gw3", 1),
+        Mark("y", "A", "gw3", 2),
+    ]
+    assert 0 < client.pttl(a.keys.running) <= 600_000
+    broken = StartMarks(FleetSettings("redis://127.0.0.1:1/0", "r", "A"), "gw0")
+    broken.started("x")  # no server: the worker goes on, its node stops on its own
+    broken.started("y")

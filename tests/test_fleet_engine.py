@@ -70,14 +70,6 @@ def test_work_that_comes_after_the_workers_ended_starts_new_ones() -> None:
     assert not run.sink.notes  # starting workers for new work is no restart
 
 
-def test_running_names_the_item_each_worker_runs() -> None:
-    run = fleet_run()
-    run.controller.start()
-    add(run, [0, 1, 2, 3], [4, 5, 6, 7])
-    heads = {run.fleet.queues["gw0"][0], run.fleet.queues["gw1"][0]}
-    assert set(run.controller.running()) == heads
-
-
 def test_a_resource_shared_with_other_machines_waits_for_a_grant() -> None:
     resources = Resources(holds={0: frozenset({"lane"}), 1: frozenset({"lane"})})
     run = fleet_run(workers=1, resources=resources)

@@ -51,13 +51,16 @@ def done(server: RedisServer, run_id: str) -> dict[str, dict[str, Any]]:
 
 
 def wait_until_running(server: RedisServer, run_id: str, nodeid: str) -> str:
-    """Wait until the run knows ``nodeid`` is running; the node running it."""
+    """Wait until the run marks ``nodeid`` as started; the node running it.
+
+    A mark is ``node<TAB>worker<TAB>n``, which a worker writes as it starts its n-th test.
+    """
     client = server.client()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        node = client.hget(f"testfleet:{run_id}:running", nodeid)
-        if node is not None:
-            return str(node)
+        mark = client.hget(f"testfleet:{run_id}:running", nodeid)
+        if mark is not None:
+            return str(mark).partition("\t")[0]
         time.sleep(0.01)
     raise AssertionError(f"the run never marked {nodeid} running")
 
@@ -228,9 +231,9 @@ def test_a_node_killed_between_units_loses_no_test(
     run the rest of its units, the test it was setting up again (noted), none twice.
 
     The kill is not between two tests to the microsecond: a node hands its worker the
-    next unit's first test as the previous one ends, and the run marks it running.
-    It lands in that test's module fixture, before its body: the moment a node holds
-    units and runs no test body.
+    next unit's first test as the previous one ends, and the worker marks it started
+    before its setup. It lands in that test's module fixture, before its body: the
+    moment a node holds units and runs no test body.
     """
     modules = {f"test_m{i}": MODULE for i in range(1, 10)}
     pytester.makepyfile(**modules)
@@ -242,8 +245,14 @@ def test_a_node_killed_between_units_loses_no_test(
     deadline = time.monotonic() + 30
     while True:
         recorded = client.hexists("testfleet:kill-between:done", "test_m1.py::test_last")
-        next_up = [n for n, node in client.hgetall(running_key).items() if node == victim]
-        if recorded and next_up and not any(n.startswith("test_m1.py") for n in next_up):
+        marks = [
+            (int(mark.split("\t")[2]), nodeid)
+            for nodeid, mark in client.hgetall(running_key).items()
+            if mark.split("\t")[0] == victim
+        ]
+        # The last test the victim's worker started is the one it is running.
+        next_up = [max(marks)[1]] if marks else []
+        if recorded and next_up and not next_up[0].startswith("test_m1.py"):
             break
         assert time.monotonic() < deadline, f"{victim} never went on from test_m1"
         time.sleep(0.005)
@@ -292,7 +301,7 @@ def test_bomb():
     client = redis.Redis.from_url(os.environ["FLEET_URL"], decode_responses=True)
     running = "testfleet:" + os.environ["RUN_ID"] + ":running"
     deadline = time.monotonic() + 20
-    while client.hget(running, "test_bomb.py::test_bomb") != name:
+    while (client.hget(running, "test_bomb.py::test_bomb") or "").split("\\t")[0] != name:
         if time.monotonic() > deadline:
             break  # the assertions on the run will say what went wrong
         time.sleep(0.01)
@@ -316,16 +325,7 @@ def test_bomb():
     "bomb",
     [
         pytest.param(BOMB_ONCE_MARKED, id="once-marked"),
-        pytest.param(
-            BOMB_AT_ONCE,
-            id="at-once",
-            marks=pytest.mark.xfail(
-                reason="a node marks a test running only at its next commit after the "
-                "worker started it: a node killed before that loses the test without a "
-                "trace, the next node runs it as new, and every node goes down",
-                strict=True,
-            ),
-        ),
+        pytest.param(BOMB_AT_ONCE, id="at-once"),
     ],
 )
 def test_a_test_lost_on_two_nodes_fails_on_the_third_without_running(
@@ -428,13 +428,6 @@ def assert_every_test_once(
     assert pending["pending"] == 0
 
 
-@pytest.mark.xfail(
-    reason="RedisRun.take returns no lease when every entry it read was malformed, and "
-    "FleetSource._take takes that for an empty stream: each node read one malformed "
-    "entry, took no more, and both stop ('cannot complete ... a unit is missing') "
-    "with every planned unit still unread on the stream",
-    strict=True,
-)
 def test_malformed_entries_of_the_work_stream_are_skipped_and_never_run(
     pytester: pytest.Pytester, redis_server: RedisServer, started: list[Node]
 ) -> None:
@@ -535,17 +528,15 @@ def test_many(n):
 """
 
 
-@pytest.mark.xfail(
-    reason="a node that resumes with a result to write learns that the run is complete "
-    "from the refused commit, and FleetSource._tick returns before it takes again: "
-    "the queue's more_coming stays True, no worker is told to finish, the node hangs",
-    strict=True,
-)
 def test_a_node_that_stalls_past_its_lease_and_comes_back_ends(
     pytester: pytest.Pytester, redis_server: RedisServer, started: list[Node]
 ) -> None:
     """A node frozen (SIGSTOP) early in the run, until the other node has run its units
-    and ended: resumed, it says its unit was taken over, records nothing, and ends."""
+    and ended: resumed, it says its unit was taken over, records nothing, and ends.
+
+    Its controller is frozen, not its worker (a process group of its own): the worker
+    runs on through the tests it holds and marks each as it starts it, so the test
+    counted as running when the node was lost is the last it started, at most one."""
     pytester.makepyfile(test_many=MANY)
     nodes = start_nodes(started, pytester.path, redis_server, "stall", 2)
     wait_for(pytester.path / "first.txt")
@@ -564,10 +555,14 @@ def test_a_node_that_stalls_past_its_lease_and_comes_back_ends(
     results = done(redis_server, "stall")
     assert len(results) == 40
     assert results["test_many.py::test_many[0]"]["node"] == other.name
-    assert results["test_many.py::test_many[0]"]["rerun_after"] == name
+    reruns = [n for n, r in results.items() if r["rerun_after"]]
+    assert len(reruns) <= 1
+    assert all(results[n]["rerun_after"] == name for n in reruns)
+    tail = ", 1 re-run after a node was lost" if reruns else ""
     for node in nodes:
+        # The stalled node recorded nothing: the run counts the nodes that ran its tests.
         assert whole_run_lines(node.output) == [
-            "testfleet fleet: 2 nodes, 40 tests: 40 passed, 1 re-run after a node was lost"
+            f"testfleet fleet: 1 node, 40 tests: 40 passed{tail}"
         ], node.output
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from testfleet.distributed.protocol import FleetResult
-from testfleet.distributed.redis_run import Lease, RedisRun
+from testfleet.distributed.redis_run import Lease, Mark, RedisRun
 
 if TYPE_CHECKING:
     from testfleet.engine.controller import Controller
@@ -108,6 +108,21 @@ def slot_target(*, capacity: int, workers: int, used: int, wanted: bool) -> int:
     return max(used, min(capacity, max(workers, 1), used + 1))
 
 
+def running_when_lost(marks: Sequence[Mark], unfinished: set[str]) -> dict[str, str]:
+    """Which of the ``unfinished`` tests were running, and on which node.
+
+    A worker marks each test as it starts it, numbering them, and a recorded
+    result removes the mark: of a worker's marks left, the last it made is the
+    test it was running (those before it finished, their results not written yet).
+    """
+    last: dict[tuple[str, str], Mark] = {}
+    for mark in marks:
+        key = (mark.node, mark.worker)
+        if key not in last or mark.order > last[key].order:
+            last[key] = mark
+    return {m.nodeid: m.node for m in last.values() if m.nodeid in unfinished}
+
+
 class FleetSource:
     """Feeds one node's controller from the run's work stream."""
 
@@ -139,8 +154,6 @@ class FleetSource:
         self._lease_of: dict[str, Lease] = {}
         #: Finished tests' results not written yet, by entry.
         self._pending: dict[str, list[FleetResult]] = {}
-        #: Tests marked running in the run, so a start is written once.
-        self._marked: set[str] = set()
         #: Tests of this node that run again after a node was lost under them.
         self.rerun_after: dict[str, str] = {}
         #: No unit is left on the stream that no node has read.
@@ -181,7 +194,7 @@ class FleetSource:
     def next_deadline(self) -> float | None:
         schedule = self._schedule
         deadlines = [schedule.next_heartbeat]
-        if self._pending or self._unmarked():
+        if self._pending:
             deadlines.append(schedule.last_commit + _COMMIT_EVERY)
         if self.exhausted and not self.finished:
             deadlines += [schedule.next_reclaim, schedule.next_poll]
@@ -237,7 +250,7 @@ class FleetSource:
             self._run.heartbeat(self._workers)
             self._renew_slots()
         urgent = self._stopping or any(not self._leases[e].remaining for e in self._pending)
-        if (self._pending or self._unmarked()) and schedule.commit_due(now, urgent=urgent):
+        if self._pending and schedule.commit_due(now, urgent=urgent):
             self._commit()
         if self.complete:
             return
@@ -270,7 +283,8 @@ class FleetSource:
         for one that is gone.
         """
         done = self._run.done_count()
-        self.complete = done >= self._total
+        if done >= self._total:
+            self._completed()
         if self.complete or self._run.pending_total():
             self._stuck = 0
             return
@@ -282,6 +296,22 @@ class FleetSource:
                 "them (a unit is missing from the work stream); this node stops"
             )
             self._note(self.error)
+
+    def _completed(self) -> None:
+        """Every test of the run has a result: this node's workers finish.
+
+        A node that still holds work now (it stalled, and others ran its units)
+        stops it: every result it could write is in already.
+        """
+        self.complete = True
+        self.exhausted = True
+        self._queue.more_coming = False
+        if self._controller is None:
+            return
+        if self._queue.unsent:
+            self._controller.stop()
+        else:
+            self._controller.wake()
 
     def _take(self, count: int) -> None:
         leases = self._run.take(count)
@@ -334,7 +364,7 @@ class FleetSource:
         recorded = self._run.recorded(tests)
         left = [t for t in tests if t not in recorded]
         lost_on = {}
-        for nodeid, node in self._run.running_on(left).items():
+        for nodeid, node in running_when_lost(self._run.started(), set(left)).items():
             if node == self._run.settings.node:
                 continue
             lost = self._run.note_lost(nodeid, node)
@@ -346,33 +376,23 @@ class FleetSource:
                 )
         return left, lost_on
 
-    def _unmarked(self) -> list[str]:
-        """Tests running here that the run does not know are running yet."""
-        if self._controller is None:
-            return []
-        nodeids = (self._nodeids[i] for i in self._controller.running())
-        return [n for n in nodeids if n not in self._marked and n in self._lease_of]
-
     def _commit(self) -> None:
-        started: dict[str, list[str]] = {}
-        for nodeid in self._unmarked():
-            started.setdefault(self._lease_of[nodeid].entry, []).append(nodeid)
-        for entry in {*self._pending, *started}:
+        for entry in list(self._pending):
             lease = self._leases[entry]
-            results = self._pending.pop(entry, [])
+            results = self._pending.pop(entry)
             ack = not lease.remaining
-            commit = self._run.commit(lease, results, ack=ack, started=started.get(entry, ()))
-            self._marked.update(started.get(entry, ()))
+            commit = self._run.commit(lease, results, ack=ack)
             if not commit.held:
                 self._give_up(lease)
             elif ack:
                 del self._leases[entry]
             if commit.done >= self._total:
-                self.complete = True
+                self._completed()
 
     def hand_over(self) -> None:
         """Give the units this node holds to the other nodes now (it is leaving early)."""
-        self._run.abandon([lease.entry for lease in self._leases.values()])
+        tests = [t for lease in self._leases.values() for t in lease.remaining]
+        self._run.abandon([lease.entry for lease in self._leases.values()], tests)
         self._leases.clear()
         self._lease_of.clear()
 

@@ -84,7 +84,14 @@ return #pending
 
 _ABANDON = """
 local given = 0
-for i = 4, #ARGV do
+local entries = tonumber(ARGV[4])
+for i = 5 + entries, #ARGV do
+  local mark = redis.call('HGET', KEYS[2], ARGV[i])
+  if mark and string.sub(mark, 1, #ARGV[2] + 1) == ARGV[2] .. '\t' then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  end
+end
+for i = 5, 4 + entries do
   local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if #pending == 1 and pending[1][2] == ARGV[2] then
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2] .. ':left', 0, ARGV[i],
@@ -125,7 +132,6 @@ for i = 0, count - 1 do
   end
   redis.call('HDEL', KEYS[4], nodeid)
 end
-for i = 8 + 2 * count, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
 if ARGV[5] == '1' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) end
 for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 return {accepted, redis.call('HLEN', KEYS[2])}
@@ -181,6 +187,17 @@ class Lease:
     def __post_init__(self) -> None:
         if not self.remaining:
             self.remaining = set(self.unit.tests)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A test a worker of a node started, with no result recorded yet."""
+
+    nodeid: str
+    node: str
+    worker: str
+    #: Its place in the order that worker started tests.
+    order: int
 
 
 @dataclass(frozen=True)
@@ -305,22 +322,31 @@ class RedisRun:
     # -- work ---------------------------------------------------------------------
 
     def take(self, count: int) -> list[Lease]:
-        """Up to ``count`` units no node has had yet; malformed entries are skipped."""
-        answer = self._client.xreadgroup(GROUP, self._node, {self.keys.work: ">"}, count=count)
-        entries = answer[0][1] if answer else []
-        return self._leases((entry, fields, 1) for entry, fields in entries)
+        """Up to ``count`` units no node has had yet; empty only when none is left.
 
-    def abandon(self, entries: Sequence[str]) -> int:
+        Malformed entries are skipped (and acknowledged): reading goes on past
+        them, so that a stream that starts with some is not taken for empty.
+        """
+        while True:
+            answer = self._client.xreadgroup(GROUP, self._node, {self.keys.work: ">"}, count=count)
+            entries = answer[0][1] if answer else []
+            leases = self._leases((entry, fields, 1) for entry, fields in entries)
+            if leases or not entries:
+                return leases
+
+    def abandon(self, entries: Sequence[str], tests: Sequence[str] = ()) -> int:
         """Hand the units ``entries`` to the other nodes now, as if their lease had
         lapsed (this node is leaving before it ran them); how many were handed on.
 
         They move to a consumer no node reads as, idle for twice a lease, so the
         next ``XAUTOCLAIM`` takes them; this node's writes for them are refused.
+        Its marks of ``tests`` started go: none of them is running any more.
         """
         if not entries:
             return 0
-        args: list[str | int] = [GROUP, self._node, 2 * self._lease_ms, *entries]
-        return int(self._abandon(keys=[self.keys.work], args=args))
+        args: list[str | int] = [GROUP, self._node, 2 * self._lease_ms, len(entries)]
+        args += [*entries, *tests]
+        return int(self._abandon(keys=[self.keys.work, self.keys.running], args=args))
 
     def reclaim(self, count: int = 16) -> list[Lease]:
         """Units of lost nodes (idle past the lease timeout), taken over by this node."""
@@ -351,9 +377,8 @@ class RedisRun:
         results: Sequence[FleetResult],
         *,
         ack: bool,
-        started: Sequence[str] = (),
     ) -> Commit:
-        """Record ``results`` of ``lease``'s tests and which of its tests ``started``;
+        """Record ``results`` of ``lease``'s tests (their marks in hand go) and
         acknowledge the unit when ``ack``.  Nothing is written if the lease was lost."""
         args: list[str | int] = [
             GROUP,
@@ -366,7 +391,6 @@ class RedisRun:
         ]
         for result in results:
             args += [result.nodeid, encode_result(result)]
-        args += list(started)
         keys = [self.keys.work, self.keys.done, self.keys.results, self.keys.running]
         accepted, done = self._commit(keys=keys, args=args)
         return Commit(held=int(accepted) >= 0, accepted=max(0, int(accepted)), done=int(done))
@@ -400,12 +424,16 @@ class RedisRun:
         found = self._client.hmget(self.keys.done, list(nodeids))
         return {n for n, value in zip(nodeids, found, strict=True) if value is not None}
 
-    def running_on(self, nodeids: Sequence[str]) -> dict[str, str]:
-        """The node each of ``nodeids`` was last seen running on, for those seen."""
-        if not nodeids:
-            return {}
-        found = self._client.hmget(self.keys.running, list(nodeids))
-        return {n: v for n, v in zip(nodeids, found, strict=True) if v is not None}
+    def started(self) -> list[Mark]:
+        """Every test some worker of some node started and whose result is not recorded."""
+        found: dict[str, str] = self._client.hgetall(self.keys.running)
+        marks = []
+        for nodeid, text in found.items():
+            node, _, rest = text.partition("\t")
+            worker, _, order = rest.partition("\t")
+            if node and worker and order.isdigit():
+                marks.append(Mark(nodeid, node, worker, int(order)))
+        return marks
 
     def note_lost(self, nodeid: str, node: str) -> list[str]:
         """Record that ``node`` was lost while running ``nodeid``; every node lost so far."""

@@ -189,10 +189,6 @@ class Controller:
         for _ in range(self._initial_workers):
             self._spawn()
 
-    def running(self) -> list[int]:
-        """The item each worker runs now (the first it holds), as far as we know."""
-        return [w.sent[0] for w in self._workers.values() if w.sent and not w.stopping]
-
     def add_work(self) -> None:
         """Units were added to the queue: hand them out, starting workers again
         when the ones that were told to finish are gone (a fleet node that takes

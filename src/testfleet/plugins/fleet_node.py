@@ -22,6 +22,7 @@ import pytest
 from testfleet.plugins.keys import FLEET, WORKER_OF
 
 if TYPE_CHECKING:
+    from testfleet.distributed.marks import StartMarks
     from testfleet.distributed.node import FleetSource
     from testfleet.distributed.protocol import FleetResult, Unit
     from testfleet.distributed.redis_run import RedisRun
@@ -100,6 +101,8 @@ class FleetNodePlugin:
         self.source: FleetSource | None = None
         self._phases: dict[str, Phases] = {}
         self._messages: dict[str, str] = {}
+        #: In a worker: its marks of the tests it starts.
+        self._marks: StartMarks | None = None
         #: The whole run's results, read once it is complete.
         self._whole: tuple[list[FleetResult], dict[str, int]] | None = None
 
@@ -194,6 +197,19 @@ class FleetNodePlugin:
             pass  # the run's line is missing; what this node ran was reported
 
     # -- results of this node's tests ----------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # In a worker, before the item's fixtures are set up (its reporting
+        # hooks are recorded for the controller there, not run).
+        if os.getpid() == self._pid:
+            return  # the tests run in workers; a serial run has no fleet
+        if self._marks is None:
+            from testfleet.distributed.marks import StartMarks
+
+            workerinput: dict[str, Any] = getattr(self._config, "workerinput", {})
+            self._marks = StartMarks(self._settings, str(workerinput.get("workerid", "gw?")))
+        self._marks.started(item.nodeid)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
