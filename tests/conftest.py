@@ -21,6 +21,41 @@ except ImportError:  # the test extra installs it
 #: The local PostgreSQL server (trust auth, user postgres) that tests use.
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
+#: Variables the process running this suite may have set that would change what the
+#: pytest sessions a test starts do: CI runs this suite with ``--workers``, whose workers
+#: export pytest-xdist's variables and cap the BLAS and OpenMP thread pools.
+_INHERITED_VARIABLES = frozenset(
+    {
+        "PYTEST_ADDOPTS",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+        "PYTEST_XDIST_WORKER",
+        "PYTEST_XDIST_WORKER_COUNT",
+        "PYTEST_XDIST_TESTRUNUID",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "BLIS_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "OMP_NUM_THREADS",
+    }
+)
+#: Beginnings of more of them: pytest-cov's and coverage's settings for measuring
+#: subprocesses, which would write the sessions under test into this run's coverage.
+_INHERITED_PREFIXES = ("COV_CORE_", "COVERAGE_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions a test starts begin from an environment this suite's own runner did not shape.
+
+    A pytester run that inherited ``PYTEST_XDIST_WORKER`` would take itself for a worker
+    of another run (its ``worker_id``, its per-worker databases); one that inherited the
+    thread caps would not set its own. Session fixtures, such as ``worker_id``, were set
+    up before this runs, and the variables come back after the test.
+    """
+    for name in list(os.environ):
+        if name in _INHERITED_VARIABLES or name.startswith(_INHERITED_PREFIXES):
+            monkeypatch.delenv(name)
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(

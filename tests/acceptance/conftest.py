@@ -6,32 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-#: Variables the process running this suite may have set (as a worker of its own
-#: parallel run, say) that would change what the runs under test do.
-_INHERITED_VARIABLES = (
-    "PYTEST_ADDOPTS",
-    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
-    "PYTEST_XDIST_WORKER",
-    "PYTEST_XDIST_WORKER_COUNT",
-    "PYTEST_XDIST_TESTRUNUID",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "OMP_NUM_THREADS",
-)
-
 #: Options every run under test gets: the order pytest collects is the order it runs.
 _BASE_OPTIONS = ("-p", "no:randomly")
 
 Run = Callable[..., pytest.RunResult]
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs under test start from an environment this suite's own runner did not shape."""
-    for name in _INHERITED_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
