@@ -11,6 +11,7 @@ from testfleet.engine.controller import Controller
 from testfleet.engine.messages import Acquire, Finish, Granted
 from testfleet.model import WorkerExit
 from testfleet.scheduling import WorkQueue
+from testfleet.scheduling.plan import pair_singletons
 from testfleet.scheduling.resources import NO_RESOURCES, Resources
 
 
@@ -139,3 +140,43 @@ def test_a_worker_ending_unexpectedly_in_a_fleet_is_replaced_as_before() -> None
     run.controller.on_exit("gw0", WorkerExit(signal=9))
     assert list(run.sink.lost) == [1]
     assert run.controller.live_workers == ["gw1"]
+
+
+# -- the fleet's plan: no unit of one test ---------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=1, max_size=12),
+    held=st.sets(st.integers(0, 40), max_size=8),
+)
+def test_one_test_units_get_a_successor_and_no_test_is_lost(
+    sizes: list[int], held: set[int]
+) -> None:
+    units, next_item = [], 0
+    for size in sizes:
+        units.append(list(range(next_item, next_item + size)))
+        next_item += size
+    holds = {i: frozenset({"r"}) for i in held if i < next_item}
+    paired = pair_singletons(units, holds)
+    assert sorted(i for unit in paired for i in unit) == list(range(next_item))
+    assert all(paired)
+    moved = {i for unit, old in zip(paired, units, strict=False) for i in unit if i not in old}
+    assert not moved & set(holds)  # a test holding a resource stays where it was planned
+    # With enough to spare (beyond two tests per donor), no unit is left alone.
+    spare = sum(max(0, sum(1 for i in u if i not in holds) - 2) for u in units if len(u) > 1)
+    singles = [k for k, u in enumerate(units) if len(u) == 1]
+    if spare >= len(singles):
+        assert all(len(paired[k]) == 2 for k in singles)
+
+
+def test_a_one_test_unit_takes_the_last_short_test() -> None:
+    # The long tests come first in a plan: they get the shortest, last, tests.
+    assert pair_singletons([[0], [1], [2, 3, 4, 5], [6, 7, 8]], {}) == [
+        [0, 8],
+        [1, 7],
+        [2, 3, 4],
+        [6, 5],  # left alone by its gifts, it takes one in turn
+    ]
+    assert pair_singletons([[0], [1, 2]], {2: frozenset({"r"})}) == [[0, 1], [2]]
+    assert pair_singletons([[0]], {}) == [[0]]

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: How often an idle node asks whether the run is complete (seconds).
 _IDLE_POLL = 0.2
+#: Estimated seconds of work per worker below which a node takes its next unit.
+_AHEAD = 0.05
 #: How long a node waits before it asks again for a resource slot the fleet refused.
 _SLOT_RETRY = 0.05
 #: How long a node keeps a resource slot that none of its workers uses (seconds).
@@ -262,16 +264,31 @@ class FleetSource:
                 self.left = True
             return
         self._balance_slots(now)
-        # One unit in reserve: a worker that finishes its unit reserves the next
-        # at once, and the one taken meanwhile arrives before it needs more.
-        # More would hold back work that a faster node could start.
-        if not self.exhausted and self._queue.queued_units < 1:
+        if not self.exhausted and self._needs_work():
             self._take(1)
         if self.exhausted and not self._leases:
             if schedule.reclaim_due(now):
                 self._adopt(self._run.reclaim(), reclaimed=True)
             if not self._leases and schedule.poll_due(now):
                 self._check_complete()
+
+    def _needs_work(self) -> bool:
+        """Whether to take another unit now.
+
+        As late as possible, so that work this node would only queue stays on
+        the stream for a node that is idle: when a worker holds a single test
+        (it cannot start it before it knows the next), or when what is left
+        here is estimated at less than :data:`_AHEAD` seconds per worker (short
+        tests: the next unit arrives before the workers run dry).
+        """
+        queue = self._queue
+        if queue.queued_units:
+            return False
+        controller = self._controller
+        if controller is not None and controller.waiting_for_successor:
+            return True
+        workers = len(controller.live_workers) if controller is not None else self._workers
+        return queue.outstanding_weight < _AHEAD * max(1, workers)
 
     def _check_complete(self) -> None:
         """Whether the run is complete; an error if it never can be.

@@ -189,6 +189,14 @@ class Controller:
         for _ in range(self._initial_workers):
             self._spawn()
 
+    @property
+    def waiting_for_successor(self) -> bool:
+        """Whether a worker holds a single item, which it cannot start before it
+        knows the next (pytest's ``nextitem``) or that none will come."""
+        return any(
+            len(w.sent) == 1 and not (w.finishing or w.stopping) for w in self._workers.values()
+        )
+
     def add_work(self) -> None:
         """Units were added to the queue: hand them out, starting workers again
         when the ones that were told to finish are gone (a fleet node that takes

@@ -143,12 +143,15 @@ class FleetNodePlugin:
     def _plan(self, session: pytest.Session, workers: int) -> list[Unit]:
         from testfleet.distributed.protocol import Unit
         from testfleet.plugins.suite import planned_units
+        from testfleet.scheduling.plan import pair_singletons
 
-        units, weights, _ = planned_units(session, max(_MIN_PLAN_WORKERS, _PLAN_SPREAD * workers))
+        plan_workers = max(_MIN_PLAN_WORKERS, _PLAN_SPREAD * workers)
+        units, weights, resources = planned_units(session, plan_workers)
+        paired = pair_singletons([u.items for u in units], resources.holds)
         items = session.items
         return [
-            Unit(tuple(items[i].nodeid for i in u.items), tuple(weights[i] for i in u.items))
-            for u in units
+            Unit(tuple(items[i].nodeid for i in unit), tuple(weights[i] for i in unit))
+            for unit in paired
         ]
 
     def queue(self, session: pytest.Session) -> WorkQueue:

@@ -124,6 +124,13 @@ class WorkQueue:
             self._mean_weight = self._queued_weight / queued
 
     @property
+    def outstanding_weight(self) -> float:
+        """The estimated work not reported yet: queued, reserved, and sent to workers."""
+        reserved = sum(self._weight(r) for r in self._reserved.values())
+        sent = sum(self._weight(items) for items in self._sent.values())
+        return self._queued_weight + reserved + sent
+
+    @property
     def queued_units(self) -> int:
         """Units in the plan that no worker has reserved yet."""
         return len(self._groups)

@@ -176,3 +176,31 @@ def _split(members: list[PlanItem], cost: float, fair: float) -> list[list[PlanI
         result[-1].append(member)
         filled += member.estimate
     return result
+
+
+def pair_singletons(
+    units: Sequence[Sequence[int]], holds: Mapping[int, frozenset[str]]
+) -> list[list[int]]:
+    """Give every one-test unit a second test, taken from the end of the plan.
+
+    A worker must know the test after the one it runs (pytest's ``nextitem``)
+    before it starts it.  On a fleet node whose whole queue is one unit of one
+    long test, that successor would have to be the next unit of the plan, a
+    long one too: the node would hold two long tests while other nodes go
+    idle.  A short test from the last units (the shortest, planned last) rides
+    along instead.  Tests holding resources are never moved.
+    """
+    result = [list(unit) for unit in units]
+    donors = [i for i, unit in enumerate(result) if len(unit) > 1]
+    for unit in result:
+        if len(unit) != 1:
+            continue
+        while donors:
+            donor = result[donors[-1]]
+            movable = [i for i in donor if not holds.get(i)]
+            if len(donor) > 1 and movable and donor is not unit:
+                donor.remove(movable[-1])
+                unit.append(movable[-1])
+                break
+            donors.pop()
+    return [unit for unit in result if unit]
