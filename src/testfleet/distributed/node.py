@@ -194,6 +194,8 @@ class FleetSource:
         return self._controller is not None and self._controller.stopping
 
     def next_deadline(self) -> float | None:
+        if self.finished:
+            return None  # nothing more to do: no deadline may spin the loop
         schedule = self._schedule
         deadlines = [schedule.next_heartbeat]
         if self._pending:
