@@ -164,8 +164,6 @@ class FleetSource:
         self.complete = False
         #: Why this node stopped taking work, when Redis failed it.
         self.error: str | None = None
-        #: Results of this node that were refused: another node had taken over.
-        self.fenced = 0
         #: The fleet's resource slots this node holds: resource -> holder names.
         self._slots: dict[str, list[str]] = {}
         self._slot_serial = 0
@@ -484,7 +482,6 @@ class FleetSource:
         for nodeid in lease.remaining:
             self._lease_of.pop(nodeid, None)
         self._pending.pop(lease.entry, None)
-        self.fenced += 1
         self._note(
             f"testfleet: another node took over a unit of this node ({lease.unit.tests[0]}, ...) "
             "after its heartbeat lapsed; this node's results for it are not recorded"
