@@ -542,7 +542,7 @@ def test_wrong_password(own_redis: tuple[int, subprocess.Popen[bytes]]) -> None:
     with pytest.raises(CacheStoreError) as info:
         RedisStore(f"redis://:wrong@127.0.0.1:{port}/0", CacheConfig(), prefix="p:", run="r")
     assert str(info.value).startswith(
-        f"testfleet cache: cannot reach Redis at redis://127.0.0.1:{port}/0: "
+        f"testfleet cache: Redis at redis://127.0.0.1:{port}/0 refused the login: "
     )
     assert "wrong" not in str(info.value)
 

@@ -35,7 +35,18 @@ from _pytest.config.findpaths import determine_setup, get_dirs_from_args
 #: their value when it passes them on; a test checks the set against the options
 #: ``testfleet.plugin`` declares, and the rootdir check reads the declared ones.
 VALUE_OPTIONS = frozenset(
-    {"--history", "--shard", "--test-timeout", "--worker-restart-limit", "--workers"}
+    {
+        "--fleet",
+        "--fleet-key-ttl",
+        "--fleet-lease",
+        "--fleet-node",
+        "--history",
+        "--run-id",
+        "--shard",
+        "--test-timeout",
+        "--worker-restart-limit",
+        "--workers",
+    }
 )
 
 #: argparse actions that take no value.
