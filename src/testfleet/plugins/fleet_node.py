@@ -114,6 +114,8 @@ class FleetNodePlugin:
 
     def join(self, session: pytest.Session, workers: int) -> None:
         """Plan or wait for the plan; a usage error if this node collected other tests."""
+        import redis
+
         from testfleet.distributed.protocol import MalformedEntry, digest, first_differences
 
         nodeids = [item.nodeid for item in session.items]
@@ -127,10 +129,13 @@ class FleetNodePlugin:
                 else:
                     time.sleep(_PLAN_POLL)
                 meta = self._run.meta()
+            planned = [] if meta.digest == mine else self._run.planned_nodeids()
         except MalformedEntry as exc:
             raise pytest.UsageError(f"testfleet: run {self._settings.run_id}: {exc}") from None
+        except redis.RedisError as exc:
+            raise session.Interrupted(self._lost(exc)) from None
         if meta.digest != mine:
-            lines = first_differences(self._run.planned_nodeids(), nodeids)
+            lines = first_differences(planned, nodeids)
             raise pytest.UsageError(
                 f"testfleet: this node collected other tests than the node that planned run "
                 f"{self._settings.run_id} ({len(nodeids)} here, {meta.tests} there):\n"
@@ -170,7 +175,9 @@ class FleetNodePlugin:
         def fail_unrun(index: int, reason: str) -> None:
             relay.item_lost(index, reason, "-", 0.0)
 
-        self.source = FleetSource(
+        import redis
+
+        source = FleetSource(
             self._run,
             nodeids=[item.nodeid for item in session.items],
             workers=self._workers,
@@ -179,8 +186,17 @@ class FleetNodePlugin:
             note=relay.note,
             fail_unrun=fail_unrun,
         )
-        self.source.prime()
-        return self.source
+        try:
+            source.prime()
+        except redis.RedisError as exc:
+            raise session.Interrupted(self._lost(exc)) from None
+        self.source = source
+        return source
+
+    def _lost(self, exc: BaseException) -> str:
+        from testfleet.distributed.connection import describe_lost
+
+        return f"{describe_lost(self._settings.url, exc)}; this node took no work"
 
     def finish(self) -> None:
         """The run loop ended: leave the run; read the whole run if it is complete."""
