@@ -243,7 +243,14 @@ _FAILED, _INCOMPLETE, _USAGE = 1, 2, 4
 
 def fleet_report(url: str, run_id: str, junitxml: Path | None) -> int:
     """Print the run's line and failures; write its JUnit XML; return the exit code."""
-    import redis
+    try:
+        import redis
+    except ImportError:
+        print(
+            "testfleet: fleet report needs the redis package: pip install 'testfleet[fleet]'",
+            file=sys.stderr,
+        )
+        return _USAGE
 
     from testfleet.distributed.connection import FleetError, connect, describe_lost
     from testfleet.distributed.protocol import MalformedEntry
