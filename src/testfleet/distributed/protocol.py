@@ -70,7 +70,8 @@ class Keys:
 
     @property
     def running(self) -> str:
-        """A hash: node id -> the node running it now."""
+        """A hash: node id -> ``node<TAB>worker<TAB>n``, the n-th test that worker started
+        (written as it starts it, removed with its result)."""
         return self.prefix + "running"
 
     @property

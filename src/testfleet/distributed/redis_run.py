@@ -378,7 +378,7 @@ class RedisRun:
         *,
         ack: bool,
     ) -> Commit:
-        """Record ``results`` of ``lease``'s tests (their marks in hand go) and
+        """Record ``results`` of ``lease``'s tests (their start marks go) and
         acknowledge the unit when ``ack``.  Nothing is written if the lease was lost."""
         args: list[str | int] = [
             GROUP,
