@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from redis_support import RedisServer
 
 try:
     # Imported before any test runs: pytester removes the modules a test
@@ -142,3 +146,19 @@ def open_at_once(tmp_path: Path) -> Callable[[Callable[[Path], object]], int]:
         return failures
 
     return run
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own, password "secret", that the test (or the run
+    under test) may stop: its port and its process."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    server = RedisServer(tmp_path / "own-redis", password="secret")
+    server.workdir.mkdir()
+    server.start(timeout=30)
+    assert server.process is not None
+    try:
+        yield server.port, server.process
+    finally:
+        server.kill()

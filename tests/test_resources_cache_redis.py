@@ -7,8 +7,6 @@ and deletes it after; tests that stop a server start their own.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -20,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from redis_support import free_port
 from testfleet.model.fleet import FleetSettings
 from testfleet.resources.cache import (
     CacheConfig,
@@ -481,40 +480,6 @@ def test_keyspace() -> None:
     assert keyspace(CacheConfig(persist=True), "abc", fleet) == (PERSIST_PREFIX, "nightly-42")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def own_redis() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own, password "secret", that the test may stop."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed: apt-get install redis-server")
-    port = _free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--requirepass", "secret"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(host="127.0.0.1", port=port, password="secret")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert server.poll() is None, "redis-server stopped at once"
-            assert time.monotonic() < deadline, "redis-server did not answer"
-            time.sleep(0.05)
-    client.close()
-    yield port, server
-    server.terminate()
-    server.wait(timeout=30)
-
-
 def test_server_lost_mid_run(own_redis: tuple[int, subprocess.Popen[bytes]]) -> None:
     """A server that goes away is one line naming it, without its password."""
     port, server = own_redis
@@ -549,7 +514,7 @@ def test_wrong_password(own_redis: tuple[int, subprocess.Popen[bytes]]) -> None:
 
 def test_unreachable_server() -> None:
     """No server at the URL is one error naming it, without its password."""
-    port = _free_port()
+    port = free_port()
     with pytest.raises(CacheStoreError) as info:
         RedisStore(f"redis://:secret@127.0.0.1:{port}/3", CacheConfig(), prefix="p:", run="r")
     message = str(info.value)

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from redis_support import free_port
 
 redis = pytest.importorskip("redis", reason="the test extra installs redis")
 
@@ -189,17 +188,10 @@ def test_bad_url_is_a_usage_error(
     assert "secret" not in result.stdout.str() + result.stderr.str()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_unreachable_server(pytester: pytest.Pytester, run: Run) -> None:
     """With no server at the url the tests using the cache fail with one line naming the
     server, without its password; the others pass."""
-    port = _free_port()
+    port = free_port()
     pytester.makepyprojecttoml(
         f'[tool.testfleet.cache]\nurl = "redis://:secret@127.0.0.1:{port}/0"\n'
     )
@@ -221,34 +213,6 @@ def test_unreachable_server(pytester: pytest.Pytester, run: Run) -> None:
     )
     assert "secret" not in result.stdout.str() + result.stderr.str()
     assert "Traceback" not in result.stdout.str()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own, password "secret", that the run under test stops."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed: apt-get install redis-server")
-    port = _free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--requirepass", "secret"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(host="127.0.0.1", port=port, password="secret")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert server.poll() is None, "redis-server stopped at once"
-            assert time.monotonic() < deadline, "redis-server did not answer"
-            time.sleep(0.05)
-    client.close()
-    yield port, server
-    if server.poll() is None:
-        server.terminate()
-    server.wait(timeout=30)
 
 
 def test_server_lost_mid_run(

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import fleet_support
 import pytest
-from fleet_support import RedisServer, finish_all, free_port, start_node, wait_for
+from fleet_support import finish_all, start_node, wait_for
+
+from redis_support import RedisServer, free_port
 
 #: A Redis server of the test's own; bound here rather than imported by name, as
 #: every test's parameter of that name would otherwise shadow an import (F811).

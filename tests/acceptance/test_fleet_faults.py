@@ -26,7 +26,9 @@ from typing import Any
 
 import fleet_support
 import pytest
-from fleet_support import Node, RedisServer, finish_all, start_node, wait_for
+from fleet_support import Node, finish_all, start_node, wait_for
+
+from redis_support import RedisServer
 
 #: A Redis server of the test's own; bound here rather than imported by name, as
 #: every test's parameter of that name would otherwise shadow an import (F811).
