@@ -4,37 +4,20 @@ files and the run's ``done`` hash. Its timings are only worth reporting if these
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from benchmark_modules import load
 from testfleet.distributed.protocol import FleetResult, encode_result
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load(name: str) -> ModuleType:
-    """Import ``benchmarks/<name>.py`` by path: ``benchmarks/`` is a folder of scripts."""
-    spec = importlib.util.spec_from_file_location(
-        f"benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-fleet = _load("fleet")
-suites = _load("suites")
+fleet = load("fleet")
+suites = load("suites")
 
 A, B, C = "test_00.py::test_0000", "test_00.py::test_0001", "test_01.py::test_0100"
 KA, KB, KC = "test_00::test_0000", "test_00::test_0001", "test_01::test_0100"

@@ -9,34 +9,21 @@ use tiny duration scales so that actually running a generated suite stays cheap.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from benchmark_modules import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.001
 
 
-def _load_module(name: str) -> ModuleType:
-    """Import ``benchmarks/<name>.py`` by path: ``benchmarks/`` is a folder of scripts."""
-    spec = importlib.util.spec_from_file_location(
-        f"benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-suites = _load_module("suites")
-benchlib = _load_module("benchlib")
+suites = load("suites")
+benchlib = load("benchlib")
 
 
 def _clean_env() -> dict[str, str]:
