@@ -76,3 +76,18 @@ class RedisServer:
         return redis.Redis(
             host="127.0.0.1", port=self.port, password=self.password, decode_responses=True
         )
+
+
+def client_or_skip(url: str) -> Any:
+    """A client of the shared Redis at ``url`` that answered, handing back bytes; the
+    test skips, saying why, when none answers (in CI a skip fails)."""
+    import pytest
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        pytest.skip(f"Redis not reachable at 127.0.0.1:6379 ({exc}): start redis-server")
+    return client

@@ -131,8 +131,14 @@ def make_run(
     resources: Resources = NO_RESOURCES,
     **options: object,
 ) -> Run:
+    run = build_run(WorkQueue(groups, resources=resources), workers, **options)
+    run.controller.start()
+    return run
+
+
+def build_run(queue: WorkQueue, workers: int = 2, **options: object) -> Run:
+    """A controller on ``queue`` with in-memory fakes, not started yet."""
     fleet, sink, clock = FakeFleet(), FakeSink(), Clock()
-    queue = WorkQueue(groups, resources=resources)
     controller = Controller(
         queue=queue,
         workers=workers,
@@ -142,7 +148,6 @@ def make_run(
         describe=lambda index: f"test_{index}",
         **options,  # type: ignore[arg-type]
     )
-    controller.start()
     return Run(controller, fleet, sink, clock, queue)
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from test_engine_controller import Clock, FakeFleet, FakeSink, Run
-from testfleet.engine.controller import Controller
+from test_engine_controller import Run, build_run
 from testfleet.engine.messages import Acquire, Finish, Granted
 from testfleet.model import WorkerExit
 from testfleet.scheduling import WorkQueue
@@ -17,18 +16,9 @@ from testfleet.scheduling.resources import NO_RESOURCES, Resources
 
 def fleet_run(workers: int = 2, resources: Resources = NO_RESOURCES) -> Run:
     """A controller on an empty queue that waits for more work, as a node's does."""
-    fleet, sink, clock = FakeFleet(), FakeSink(), Clock()
     queue = WorkQueue([], weights={}, resources=resources)
     queue.more_coming = True
-    controller = Controller(
-        queue=queue,
-        workers=workers,
-        fleet=fleet,
-        sink=sink,
-        clock=clock,
-        describe=lambda index: f"test_{index}",
-    )
-    return Run(controller, fleet, sink, clock, queue)
+    return build_run(queue, workers)
 
 
 def add(run: Run, *units: list[int]) -> None:

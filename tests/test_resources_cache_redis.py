@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redis_support import free_port
+from redis_support import client_or_skip, free_port
 from testfleet.model.fleet import FleetSettings
 from testfleet.resources.cache import (
     CacheConfig,
@@ -69,11 +69,7 @@ def _delete(client: Any, prefix: str) -> None:
 @pytest.fixture(scope="module")
 def raw() -> Iterator[Any]:
     """A client of the test database that hands back bytes (skips, saying why, without a server)."""
-    client = redis.Redis.from_url(REDIS, socket_connect_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at 127.0.0.1:6379 ({exc}): start redis-server")
+    client = client_or_skip(REDIS)
     yield client
     client.close()
 

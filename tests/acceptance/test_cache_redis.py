@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from redis_support import free_port
+from redis_support import client_or_skip, free_port
 
 redis = pytest.importorskip("redis", reason="the test extra installs redis")
 
@@ -25,11 +25,7 @@ PERSIST_URL = "redis://127.0.0.1:6379/11"
 @pytest.fixture
 def db() -> Iterator[Any]:
     """A client of database 10 (skips, saying why, without a server)."""
-    client = redis.Redis.from_url(URL, socket_connect_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at 127.0.0.1:6379 ({exc}): start redis-server")
+    client = client_or_skip(URL)
     yield client
     client.close()
 
