@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from testfleet.history import HistoryError, SQLiteStore, merge
-from testfleet.model.history import CacheFigures, RunRecord, TestResult
+from testfleet.model.history import (
+    CacheFigures,
+    FixtureTiming,
+    MachineSample,
+    RunDetails,
+    RunRecord,
+    TestResult,
+    WorkerSample,
+)
 
 
 def shard(path: Path, *runs: tuple[float, list[TestResult]], crashed: float | None = None) -> Path:
@@ -216,3 +224,59 @@ def test_a_source_of_schema_version_2_merges_without_cache_figures(tmp_path: Pat
         assert [(r.status, r.cache) for r in store.runs()] == [("complete", None)]
         assert store.results(1) == [res("a")]
     assert source.read_bytes() == before
+
+
+def test_merge_carries_usage_totals_and_details(tmp_path: Path) -> None:
+    """Per-test usage, a run's totals and its monitoring details arrive in the merged history."""
+    details = RunDetails(
+        workers=(WorkerSample(0.5, "gw0", 50.0, 1 << 20),),
+        machine=(MachineSample(0.5, 25.0, 1, 2, 3, 4, 0.5),),
+        fixtures=(FixtureTiming("db", "module", 1, 0.25, 0.25),),
+    )
+    measured = TestResult("a", "passed", call=1.0, cpu=0.5, peak_rss=1 << 20, attempts=2)
+    source = tmp_path / "monitored.db"
+    with SQLiteStore(source) as store:
+        run_id = store.begin_run(RunRecord(1.0, None, 2, "a", None, (), None, "crashed"))
+        store.finish_run(
+            run_id,
+            finished=2.0,
+            exit_code=0,
+            status="complete",
+            results=[measured],
+            planned=0.75,
+            peak_rss=3 << 20,
+            details=details,
+        )
+    out = tmp_path / "out.db"
+
+    assert merge([source], out) == 1
+
+    with SQLiteStore(out) as store:
+        [run] = store.runs()
+        assert (run.tests, run.test_seconds, run.planned, run.peak_rss) == (1, 1.0, 0.75, 3 << 20)
+        assert run.run_id is not None
+        assert store.results(run.run_id) == [measured]
+        assert store.details(run.run_id) == details
+
+
+def test_a_source_of_schema_version_3_merges_without_details(tmp_path: Path) -> None:
+    """A history written before schema version 4 merges; its runs have no usage or details."""
+    source = shard(tmp_path / "old.db", (1.0, [res("a")]))
+    with closing(sqlite3.connect(source)) as conn, conn:
+        # What version 4 added, taken away again: the file as version 3 left it.
+        for table in ("worker_samples", "machine_samples", "fixtures"):
+            conn.execute(f"DROP TABLE testfleet_{table}")
+        for column in ("tests", "test_seconds", "planned_seconds", "peak_rss_bytes"):
+            conn.execute(f"ALTER TABLE testfleet_runs DROP COLUMN {column}")
+        for column in ("cpu_seconds", "peak_rss_bytes", "attempts", "quarantined"):
+            conn.execute(f"ALTER TABLE testfleet_results DROP COLUMN {column}")
+        conn.execute("UPDATE testfleet_meta SET value = '3'")
+    out = tmp_path / "out.db"
+
+    assert merge([source], out) == 1
+
+    with SQLiteStore(out) as store:
+        [run] = store.runs()
+        assert (run.tests, run.test_seconds) == (None, None)
+        assert store.results(1) == [res("a")]
+        assert store.details(1) == RunDetails()

@@ -73,6 +73,9 @@ def test_creates_schema_at_the_newest_version(url: str) -> None:
         "testfleet_runs",
         "testfleet_results",
         "testfleet_splits",
+        "testfleet_worker_samples",
+        "testfleet_machine_samples",
+        "testfleet_fixtures",
     }
     columns = query(
         url,
@@ -95,7 +98,14 @@ def test_round_trip_and_crash_marking(url: str) -> None:
         assert store.runs() == [make_run(run_id=run_id)]
         store.finish_run(run_id, finished=1012.5, exit_code=1, status="complete", results=RESULTS)
         assert store.runs() == [
-            make_run(finished=1012.5, exit_code=1, status="complete", run_id=run_id)
+            make_run(
+                finished=1012.5,
+                exit_code=1,
+                status="complete",
+                run_id=run_id,
+                tests=len(RESULTS),
+                test_seconds=sum(r.duration for r in RESULTS),
+            )
         ]
         assert store.results(run_id) == RESULTS
 

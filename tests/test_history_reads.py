@@ -138,7 +138,7 @@ def write_as_version_1(store: Any, run: RunRecord, results: list[TestResult]) ->
         tx.executemany(
             f"INSERT INTO testfleet_results (run_id, seq, {RESULT_COLUMNS}) "
             f"VALUES ({', '.join('?' * 9)})",
-            result_rows(run_id, results),
+            (row[:9] for row in result_rows(run_id, results)),
         )
     return run_id
 
@@ -220,10 +220,10 @@ def test_a_history_of_a_newer_version_is_refused(spec: str) -> None:
         record(store, 1.0, [])
         sql_store: Any = store
         with sql_store._transaction("pretend a newer testfleet wrote it", write=True) as tx:
-            tx.execute("UPDATE testfleet_meta SET value = '4' WHERE key = 'schema_version'")
+            tx.execute("UPDATE testfleet_meta SET value = '5' WHERE key = 'schema_version'")
 
     with pytest.raises(
-        HistoryError, match=r"schema version 4, newer than this testfleet knows \(3\)"
+        HistoryError, match=r"schema version 5, newer than this testfleet knows \(4\)"
     ):
         open_at(spec)
 
@@ -269,3 +269,21 @@ def test_writers_side_by_side_lose_nothing(spec: str, tmp_path: Path) -> None:
         runs = store.runs()
         assert [r.status for r in runs] == ["complete"] * 20
         assert all(len(store.results(r.run_id or 0)) == 300 for r in runs)
+
+
+def test_a_version_3_history_is_upgraded_with_totals_for_its_runs(spec: str) -> None:
+    """Upgrading to version 4 counts the tests and test seconds of the runs already there."""
+    with open_at(spec, version=3) as old:
+        kept = write_as_version_1(
+            old,
+            RunRecord(1.0, 2.0, 1, "ci", None, (), 0, "complete"),
+            [TestResult("a", "passed", setup=0.5, call=1.0), TestResult("b", "failed", call=2.0)],
+        )
+        crashed = write_as_version_1(
+            old, RunRecord(3.0, None, 1, "ci", None, (), None, "crashed"), []
+        )
+
+    with open_at(spec) as store:
+        totals = {r.run_id: (r.tests, r.test_seconds) for r in store.runs()}
+        assert totals == {kept: (2, 3.5), crashed: (None, None)}
+        assert [r.attempts for r in store.results(kept)] == [1, 1]

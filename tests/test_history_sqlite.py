@@ -14,7 +14,14 @@ import pytest
 from testfleet.history import HistoryError, SQLiteStore, open_store
 from testfleet.history._sql import Transaction
 from testfleet.history.sqlite import MIGRATIONS
-from testfleet.model.history import RunRecord, TestResult
+from testfleet.model.history import (
+    FixtureTiming,
+    MachineSample,
+    RunDetails,
+    RunRecord,
+    TestResult,
+    WorkerSample,
+)
 
 FIX = "pass --history=PATH / --no-history"
 
@@ -36,8 +43,8 @@ def make_run(started: float = 1000.0, **changes: Any) -> RunRecord:
 
 def make_results() -> list[TestResult]:
     return [
-        TestResult("t.py::a", "passed", 0.25, 1.5, 0.125, "gw0", 0.0),
-        TestResult("t.py::b", "failed", 0.0, 0.5, 0.0, "gw1", 0.03125),
+        TestResult("t.py::a", "passed", 0.25, 1.5, 0.125, "gw0", 0.0, 1.25, 300 << 20, 2),
+        TestResult("t.py::b", "failed", 0.0, 0.5, 0.0, "gw1", 0.03125, quarantined=True),
         TestResult("t.py::c", "skipped"),
     ]
 
@@ -105,8 +112,20 @@ def test_begin_without_finish_stays_crashed(store: SQLiteStore) -> None:
 def test_round_trip_of_run_and_results(store: SQLiteStore) -> None:
     """A finished run and its results read back exactly as they were written."""
     run_id = store.begin_run(make_run(commit=None, arguments=("-k", "a and not 'b c'")))
+    details = RunDetails(
+        workers=(WorkerSample(0.5, "gw0", 99.5, 80 << 20), WorkerSample(0.5, "controller", 1, 2)),
+        machine=(MachineSample(0.5, 55.0, 3 << 30, 24 << 30, 5 << 30, 250 << 30, 1.75),),
+        fixtures=(FixtureTiming("db", "session", 2, 1.5, 1.0),),
+    )
     store.finish_run(
-        run_id, finished=1012.5, exit_code=1, status="complete", results=make_results()
+        run_id,
+        finished=1012.5,
+        exit_code=1,
+        status="complete",
+        results=make_results(),
+        planned=11.0,
+        peak_rss=400 << 20,
+        details=details,
     )
     [run] = store.runs()
     assert run == make_run(
@@ -116,9 +135,17 @@ def test_round_trip_of_run_and_results(store: SQLiteStore) -> None:
         exit_code=1,
         status="complete",
         run_id=run_id,
+        tests=3,
+        test_seconds=2.375,
+        planned=11.0,
+        peak_rss=400 << 20,
     )
     assert run.wall == 12.5
+    assert run.efficiency == 2.375 / (4 * 12.5)
     assert store.results(run_id) == make_results()
+    assert store.results(run_id)[0].flaky
+    assert store.details(run_id) == details
+    assert store.details(run_id + 1) == RunDetails()
 
 
 def test_runs_newest_first_with_limit(store: SQLiteStore) -> None:

@@ -19,6 +19,12 @@ run finishes) and keeps the snapshots that shards of one split plan from
 
 Version 3 adds the shared cache's figures to each run (``cache_*`` columns of
 ``testfleet_runs``, all NULL for a run that did not use the cache).
+
+Version 4 adds what monitoring sees: each result's CPU seconds, peak memory,
+attempts (``--retry-failed``) and quarantine; each run's test count, test
+seconds, planned wall and peak memory (filled in for the runs already there);
+and three tables of a run's details: its processes' and its machine's samples
+over time, and its fixtures' set-up times.
 """
 
 from __future__ import annotations
@@ -28,23 +34,30 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, cast, get_args
+from typing import Any, Protocol, TypeAlias, TypeVar, cast, get_args
 
 from testfleet.history.estimates import newest_outcomes
 from testfleet.history.store import ELSEWHERE, HistoryError
 from testfleet.model.history import (
     CacheFigures,
+    FixtureTiming,
+    MachineSample,
     Outcome,
+    RunDetails,
     RunRecord,
     RunStatus,
     Snapshot,
     TestResult,
+    WorkerSample,
 )
 
 META = "testfleet_meta"
 RUNS = "testfleet_runs"
 RESULTS = "testfleet_results"
 SPLITS = "testfleet_splits"
+WORKER_SAMPLES = "testfleet_worker_samples"
+MACHINE_SAMPLES = "testfleet_machine_samples"
+FIXTURES = "testfleet_fixtures"
 
 #: The oldest schema version whose runs and results this code reads as they are
 #: (``history merge`` reads sources it may not migrate).
@@ -53,7 +66,15 @@ OLDEST_READABLE = 1
 _Self = TypeVar("_Self", bound="SQLStore")
 
 
-class Transaction(Protocol):
+class Reader(Protocol):
+    """Anything that runs a query with ``?`` placeholders and returns its rows."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows."""
+        ...
+
+
+class Transaction(Reader, Protocol):
     """One open transaction of a backend, with ``?`` placeholders."""
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
@@ -64,13 +85,14 @@ class Transaction(Protocol):
         """Run one statement once per row of parameters."""
         ...
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows."""
-        ...
-
 
 #: Takes the schema from one version to the next, inside the caller's transaction.
 Migration = Callable[[Transaction], None]
+
+#: A run to import: the run and its results, and its details when it has any.
+ImportedRun: TypeAlias = (
+    tuple[RunRecord, Sequence[TestResult]] | tuple[RunRecord, Sequence[TestResult], RunDetails]
+)
 
 
 def _in(values: Iterable[str]) -> str:
@@ -130,6 +152,55 @@ def add_cache_v3(tx: Transaction, *, real: str) -> None:
         tx.execute(f"ALTER TABLE {RUNS} ADD COLUMN {column} {kind}")
 
 
+def add_details_v4(tx: Transaction, *, real: str) -> None:
+    """Version 4: per-test usage, per-run totals, and the tables of a run's details."""
+    for column, kind in (
+        ("cpu_seconds", real),
+        ("peak_rss_bytes", "BIGINT"),
+        ("attempts", "INTEGER NOT NULL DEFAULT 1"),
+        ("quarantined", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        tx.execute(f"ALTER TABLE {RESULTS} ADD COLUMN {column} {kind}")
+    for column, kind in (
+        ("tests", "INTEGER"),
+        ("test_seconds", real),
+        ("planned_seconds", real),
+        ("peak_rss_bytes", "BIGINT"),
+    ):
+        tx.execute(f"ALTER TABLE {RUNS} ADD COLUMN {column} {kind}")
+    # Trends read these per run: the runs recorded before the upgrade get them too.
+    tx.execute(
+        f"""UPDATE {RUNS} SET
+            tests = (SELECT COUNT(*) FROM {RESULTS} x WHERE x.run_id = {RUNS}.run_id),
+            test_seconds = (
+                SELECT COALESCE(SUM(x.setup_seconds + x.call_seconds + x.teardown_seconds), 0)
+                FROM {RESULTS} x WHERE x.run_id = {RUNS}.run_id
+            )
+        WHERE finished IS NOT NULL"""
+    )
+    owner = f"run_id BIGINT NOT NULL REFERENCES {RUNS} (run_id) ON DELETE CASCADE"
+    tx.execute(
+        f"""CREATE TABLE {WORKER_SAMPLES} (
+            {owner}, seq INTEGER NOT NULL, at_seconds {real} NOT NULL, process TEXT NOT NULL,
+            cpu_percent {real} NOT NULL, rss_bytes BIGINT NOT NULL, PRIMARY KEY (run_id, seq)
+        )"""
+    )
+    tx.execute(
+        f"""CREATE TABLE {MACHINE_SAMPLES} (
+            {owner}, seq INTEGER NOT NULL, at_seconds {real} NOT NULL,
+            cpu_percent {real} NOT NULL, memory_used BIGINT NOT NULL,
+            memory_total BIGINT NOT NULL, disk_used BIGINT NOT NULL, disk_total BIGINT NOT NULL,
+            load_average {real} NOT NULL, PRIMARY KEY (run_id, seq)
+        )"""
+    )
+    tx.execute(
+        f"""CREATE TABLE {FIXTURES} (
+            {owner}, name TEXT NOT NULL, scope TEXT NOT NULL, setups INTEGER NOT NULL,
+            seconds {real} NOT NULL, slowest {real} NOT NULL, PRIMARY KEY (run_id, name, scope)
+        )"""
+    )
+
+
 def schema_version(tx: Transaction, where: str, fix: str | None = None) -> int:
     """The version ``testfleet_meta`` records; the caller checked that the table exists.
 
@@ -179,15 +250,39 @@ CACHE_COLUMNS = "cache_hits, cache_misses, cache_sets, cache_evictions, cache_sa
 NO_CACHE_COLUMNS = "NULL, NULL, NULL, NULL, NULL"
 #: The first schema version with ``CACHE_COLUMNS``.
 CACHE_VERSION = 3
+#: A run's totals (version 4); NULL while it is unfinished.
+TOTAL_COLUMNS = "tests, test_seconds, planned_seconds, peak_rss_bytes"
+NO_TOTAL_COLUMNS = "NULL, NULL, NULL, NULL"
+#: The first schema version with ``TOTAL_COLUMNS``, ``USAGE_COLUMNS`` and the details.
+DETAILS_VERSION = 4
+#: Every run column after ``run_id``, as :func:`run_from_row` reads them.
+ALL_RUN_COLUMNS = f"{RUN_COLUMNS}, {CACHE_COLUMNS}, {TOTAL_COLUMNS}"
 RESULT_COLUMNS = (
     "nodeid, outcome, setup_seconds, call_seconds, teardown_seconds, worker, start_offset"
 )
+#: A result's usage and retries (version 4).
+USAGE_COLUMNS = "cpu_seconds, peak_rss_bytes, attempts, quarantined"
+NO_USAGE_COLUMNS = "NULL, NULL, 1, 0"
+#: Every result column, as :func:`result_from_row` reads them.
+ALL_RESULT_COLUMNS = f"{RESULT_COLUMNS}, {USAGE_COLUMNS}"
 #: Inserts one run; its values come from :func:`run_row`.
-INSERT_RUN = f"INSERT INTO {RUNS} ({RUN_COLUMNS}, {CACHE_COLUMNS}) VALUES ({'?, ' * 12}?)"
-_INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {RESULT_COLUMNS}) VALUES ({'?, ' * 8}?)"
+INSERT_RUN = f"INSERT INTO {RUNS} ({ALL_RUN_COLUMNS}) VALUES ({'?, ' * 16}?)"
+_INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {ALL_RESULT_COLUMNS}) VALUES ({'?, ' * 12}?)"
+_INSERT_WORKER_SAMPLE = (
+    f"INSERT INTO {WORKER_SAMPLES} (run_id, seq, at_seconds, process, cpu_percent, rss_bytes) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MACHINE_SAMPLE = (
+    f"INSERT INTO {MACHINE_SAMPLES} (run_id, seq, at_seconds, cpu_percent, memory_used, "
+    "memory_total, disk_used, disk_total, load_average) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_FIXTURE = (
+    f"INSERT INTO {FIXTURES} (run_id, name, scope, setups, seconds, slowest) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 # Newest first: by start, and by id among runs that started at the same time.
 _NEWEST = "r.started DESC, r.run_id DESC"
-_COLUMNS_OF_RES = ", ".join(f"res.{c.strip()}" for c in RESULT_COLUMNS.split(","))
+_COLUMNS_OF_RES = ", ".join(f"res.{c.strip()}" for c in ALL_RESULT_COLUMNS.split(","))
 
 
 def recent_sql(*, in_snapshot: bool) -> str:
@@ -248,7 +343,7 @@ def cache_from_row(row: Sequence[Any]) -> CacheFigures | None:
 
 
 def run_row(run: RunRecord) -> tuple[object, ...]:
-    """``run`` as the values of ``RUN_COLUMNS`` then ``CACHE_COLUMNS``."""
+    """``run`` as the values of ``ALL_RUN_COLUMNS``."""
     return (
         run.started,
         run.finished,
@@ -259,17 +354,118 @@ def run_row(run: RunRecord) -> tuple[object, ...]:
         run.exit_code,
         run.status,
         *cache_row(run.cache),
+        run.tests,
+        run.test_seconds,
+        run.planned,
+        run.peak_rss,
     )
 
 
 def result_rows(run_id: int, results: Sequence[TestResult]) -> Iterator[tuple[object, ...]]:
     """``results`` as rows of ``testfleet_results``, numbered in their order."""
     for seq, r in enumerate(results):
-        yield (run_id, seq, r.nodeid, r.outcome, r.setup, r.call, r.teardown, r.worker, r.start)
+        yield (
+            run_id,
+            seq,
+            r.nodeid,
+            r.outcome,
+            r.setup,
+            r.call,
+            r.teardown,
+            r.worker,
+            r.start,
+            r.cpu,
+            r.peak_rss,
+            r.attempts,
+            int(r.quarantined),
+        )
+
+
+def detail_rows(
+    run_id: int, details: RunDetails
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """``details`` as rows of the worker samples, machine samples and fixtures tables."""
+    Row = tuple[object, ...]
+    workers: list[Row] = [
+        (run_id, seq, s.at, s.process, s.cpu_percent, s.rss)
+        for seq, s in enumerate(details.workers)
+    ]
+    machine: list[Row] = [
+        (
+            run_id,
+            seq,
+            m.at,
+            m.cpu_percent,
+            m.memory_used,
+            m.memory_total,
+            m.disk_used,
+            m.disk_total,
+            m.load,
+        )
+        for seq, m in enumerate(details.machine)
+    ]
+    fixtures: list[Row] = [
+        (run_id, f.name, f.scope, f.count, f.seconds, f.slowest) for f in details.fixtures
+    ]
+    return workers, machine, fixtures
+
+
+def write_details(tx: Transaction, run_id: int, details: RunDetails) -> None:
+    """Insert the rows of ``details`` for ``run_id``."""
+    workers, machine, fixtures = detail_rows(run_id, details)
+    if workers:
+        tx.executemany(_INSERT_WORKER_SAMPLE, workers)
+    if machine:
+        tx.executemany(_INSERT_MACHINE_SAMPLE, machine)
+    if fixtures:
+        tx.executemany(_INSERT_FIXTURE, fixtures)
+
+
+def read_details(tx: Reader, run_id: int) -> RunDetails:
+    """The details stored for ``run_id`` (empty when there are none)."""
+    workers = tx.query(
+        f"SELECT at_seconds, process, cpu_percent, rss_bytes FROM {WORKER_SAMPLES} "
+        "WHERE run_id = ? ORDER BY seq",
+        (run_id,),
+    )
+    machine = tx.query(
+        f"SELECT at_seconds, cpu_percent, memory_used, memory_total, disk_used, disk_total, "
+        f"load_average FROM {MACHINE_SAMPLES} WHERE run_id = ? ORDER BY seq",
+        (run_id,),
+    )
+    fixtures = tx.query(
+        f"SELECT name, scope, setups, seconds, slowest FROM {FIXTURES} "
+        "WHERE run_id = ? ORDER BY seconds DESC, name",
+        (run_id,),
+    )
+    return RunDetails(
+        workers=tuple(
+            WorkerSample(at=float(a), process=str(p), cpu_percent=float(c), rss=int(r))
+            for a, p, c, r in workers
+        ),
+        machine=tuple(
+            MachineSample(
+                at=float(a),
+                cpu_percent=float(c),
+                memory_used=int(mu),
+                memory_total=int(mt),
+                disk_used=int(du),
+                disk_total=int(dt),
+                load=float(load),
+            )
+            for a, c, mu, mt, du, dt, load in machine
+        ),
+        fixtures=tuple(
+            FixtureTiming(
+                name=str(n), scope=str(s), count=int(c), seconds=float(t), slowest=float(m)
+            )
+            for n, s, c, t, m in fixtures
+        ),
+    )
 
 
 def run_from_row(row: Sequence[Any]) -> RunRecord:
-    """A run from ``run_id``, the values of ``RUN_COLUMNS``, then those of ``CACHE_COLUMNS``."""
+    """A run from ``run_id`` and the values of ``ALL_RUN_COLUMNS``."""
     run_id, started, finished, workers, host, commit, arguments, exit_code, status = row[:9]
     return RunRecord(
         started=started,
@@ -281,13 +477,21 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
         exit_code=exit_code,
         status=cast(RunStatus, status),
         run_id=run_id,
-        cache=cache_from_row(row[9:]),
+        cache=cache_from_row(row[9:14]),
+        tests=_maybe(int, row[14]),
+        test_seconds=_maybe(float, row[15]),
+        planned=_maybe(float, row[16]),
+        peak_rss=_maybe(int, row[17]),
     )
 
 
+def _maybe(kind: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
 def result_from_row(row: Sequence[Any]) -> TestResult:
-    """A result from the values of ``RESULT_COLUMNS``."""
-    nodeid, outcome, setup, call, teardown, worker, start = row
+    """A result from the values of ``ALL_RESULT_COLUMNS``."""
+    nodeid, outcome, setup, call, teardown, worker, start, cpu, peak, attempts, quarantined = row
     return TestResult(
         nodeid=nodeid,
         outcome=cast(Outcome, outcome),
@@ -296,6 +500,10 @@ def result_from_row(row: Sequence[Any]) -> TestResult:
         teardown=teardown,
         worker=worker,
         start=start,
+        cpu=_maybe(float, cpu),
+        peak_rss=_maybe(int, peak),
+        attempts=int(attempts),
+        quarantined=bool(quarantined),
     )
 
 
@@ -371,14 +579,18 @@ class SQLStore:
         status: RunStatus,
         results: Sequence[TestResult],
         cache: CacheFigures | None = None,
+        planned: float | None = None,
+        peak_rss: int | None = None,
+        details: RunDetails | None = None,
     ) -> None:
-        """Record the end of a run, its cache figures and all its results in one transaction."""
-        cache_set = ", ".join(f"{c} = ?" for c in CACHE_COLUMNS.split(", "))
+        """Record the end of a run, its figures, results and details in one transaction."""
+        figures = ", ".join(f"{c} = ?" for c in f"{CACHE_COLUMNS}, {TOTAL_COLUMNS}".split(", "))
+        totals = (len(results), sum(r.duration for r in results), planned, peak_rss)
         with self._transaction("record the results of the run", write=True) as tx:
             changed = tx.execute(
-                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ?, {cache_set}, "
+                f"UPDATE {RUNS} SET finished = ?, exit_code = ?, status = ?, {figures}, "
                 f"recorded = {self._next_recorded} WHERE run_id = ? AND finished IS NULL",
-                (finished, exit_code, status, *cache_row(cache), run_id),
+                (finished, exit_code, status, *cache_row(cache), *totals, run_id),
             )
             if changed != 1:
                 raise HistoryError(
@@ -386,17 +598,22 @@ class SQLStore:
                     "finish a run once, with the id begin_run returned"
                 )
             tx.executemany(_INSERT_RESULT, result_rows(run_id, results))
+            if details is not None:
+                write_details(tx, run_id, details)
 
-    def import_runs(self, runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> int:
-        """Insert runs as they are, with their results, under new ids, in one transaction.
+    def import_runs(self, runs: Iterable[ImportedRun]) -> int:
+        """Insert runs as they are, with their results (and details), under new ids,
+        in one transaction.
 
         Their ``run_id`` is ignored.  Return how many runs were inserted.
         """
         count = 0
         with self._transaction("merge runs", write=True) as tx:
-            for run, results in runs:
+            for run, results, *details in runs:
                 run_id = self._insert_run(tx, run_row(run))
                 tx.executemany(_INSERT_RESULT, result_rows(run_id, results))
+                for found in details:
+                    write_details(tx, run_id, found)
                 # Recorded now, here: a snapshot taken before does not hold it.
                 tx.execute(
                     f"UPDATE {RUNS} SET recorded = {self._next_recorded} "
@@ -408,7 +625,7 @@ class SQLStore:
 
     def runs(self, limit: int | None = None) -> list[RunRecord]:
         """The stored runs, newest first, with ``run_id`` set."""
-        sql = f"SELECT run_id, {RUN_COLUMNS}, {CACHE_COLUMNS} FROM {RUNS} r ORDER BY {_NEWEST}"
+        sql = f"SELECT run_id, {ALL_RUN_COLUMNS} FROM {RUNS} r ORDER BY {_NEWEST}"
         params: tuple[object, ...] = ()
         if limit is not None:
             sql += " LIMIT ?"
@@ -420,10 +637,15 @@ class SQLStore:
         """The results of one run, in the order they were written."""
         with self._transaction("read the results of a run") as tx:
             rows = tx.query(
-                f"SELECT {RESULT_COLUMNS} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
+                f"SELECT {ALL_RESULT_COLUMNS} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
                 (run_id,),
             )
         return [result_from_row(row) for row in rows]
+
+    def details(self, run_id: int) -> RunDetails:
+        """What monitoring recorded of one run: samples and fixture timings."""
+        with self._transaction("read the details of a run") as tx:
+            return read_details(tx, run_id)
 
     def recent_results(
         self, last: int = 5, *, snapshot: Snapshot | None = None

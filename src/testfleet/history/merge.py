@@ -8,22 +8,30 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from testfleet.history._sql import (
     CACHE_COLUMNS,
     CACHE_VERSION,
+    DETAILS_VERSION,
     NO_CACHE_COLUMNS,
+    NO_TOTAL_COLUMNS,
+    NO_USAGE_COLUMNS,
     OLDEST_READABLE,
     RESULT_COLUMNS,
     RESULTS,
     RUN_COLUMNS,
     RUNS,
+    TOTAL_COLUMNS,
+    USAGE_COLUMNS,
+    ImportedRun,
+    read_details,
     result_from_row,
     run_from_row,
 )
 from testfleet.history.sqlite import MIGRATIONS, SQLiteStore, check_testfleet, display, problem
 from testfleet.history.store import HistoryError
-from testfleet.model.history import RunRecord, TestResult
+from testfleet.model.history import RunDetails, RunRecord, TestResult
 
 #: The way out every message about a source offers.
 _FIX = "check the paths to merge"
@@ -73,23 +81,43 @@ class _Source:
     def runs(self) -> list[RunRecord]:
         # An older source has no cache figures: its runs merge without them.
         cache = CACHE_COLUMNS if self._version >= CACHE_VERSION else NO_CACHE_COLUMNS
+        totals = TOTAL_COLUMNS if self._version >= DETAILS_VERSION else NO_TOTAL_COLUMNS
         try:
             rows = self.conn.execute(
-                f"SELECT run_id, {RUN_COLUMNS}, {cache} FROM {RUNS} ORDER BY run_id"
+                f"SELECT run_id, {RUN_COLUMNS}, {cache}, {totals} FROM {RUNS} ORDER BY run_id"
             ).fetchall()
         except sqlite3.Error as exc:
             raise problem(exc, self.where, "read its runs", self._timeout, _FIX) from None
         return [run_from_row(row) for row in rows]
 
     def results(self, run_id: int) -> list[TestResult]:
+        usage = USAGE_COLUMNS if self._version >= DETAILS_VERSION else NO_USAGE_COLUMNS
         try:
             rows = self.conn.execute(
-                f"SELECT {RESULT_COLUMNS} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
+                f"SELECT {RESULT_COLUMNS}, {usage} FROM {RESULTS} WHERE run_id = ? ORDER BY seq",
                 (run_id,),
             ).fetchall()
         except sqlite3.Error as exc:
             raise problem(exc, self.where, "read its results", self._timeout, _FIX) from None
         return [result_from_row(row) for row in rows]
+
+    def details(self, run_id: int) -> RunDetails:
+        if self._version < DETAILS_VERSION:
+            return RunDetails()
+        try:
+            return read_details(_ReadOnly(self.conn), run_id)
+        except sqlite3.Error as exc:
+            raise problem(exc, self.where, "read its details", self._timeout, _FIX) from None
+
+
+class _ReadOnly:
+    """Just enough of a transaction to read a source through the shared queries."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -106,9 +134,7 @@ def _identity(run: RunRecord) -> RunRecord:
     return dataclasses.replace(run, run_id=None)
 
 
-def _all_runs(
-    sources: Sequence[_Source], seen: set[RunRecord]
-) -> Iterator[tuple[RunRecord, list[TestResult]]]:
+def _all_runs(sources: Sequence[_Source], seen: set[RunRecord]) -> Iterator[ImportedRun]:
     """Every run of every source not ``seen`` yet, oldest first, so new ids follow time."""
     runs = [(run, source) for source in sources for run in source.runs()]
     runs.sort(key=lambda pair: pair[0].started)  # stable: ties keep source, then id, order
@@ -117,7 +143,7 @@ def _all_runs(
             continue
         seen.add(_identity(run))
         assert run.run_id is not None  # read from the store
-        yield run, source.results(run.run_id)
+        yield run, source.results(run.run_id), source.details(run.run_id)
 
 
 def merge(sources: Sequence[Path], out: Path, *, timeout: float = 5.0) -> int:

@@ -26,6 +26,7 @@ from testfleet.history._sql import (
     SQLStore,
     Transaction,
     add_cache_v3,
+    add_details_v4,
     add_splits_v2,
     check_version,
     create_v1,
@@ -48,8 +49,12 @@ def _v3(tx: Transaction) -> None:
     add_cache_v3(tx, real="REAL")
 
 
+def _v4(tx: Transaction) -> None:
+    add_details_v4(tx, real="REAL")
+
+
 #: The schema's migrations in order; the one at index ``i`` makes version ``i + 1``.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 
 
 class _Tx:

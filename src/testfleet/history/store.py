@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 from testfleet.model.history import (
     CacheFigures,
     Outcome,
+    RunDetails,
     RunRecord,
     RunStatus,
     Snapshot,
@@ -65,10 +66,16 @@ class HistoryStore(Protocol):
         status: RunStatus,
         results: Sequence[TestResult],
         cache: CacheFigures | None = None,
+        planned: float | None = None,
+        peak_rss: int | None = None,
+        details: RunDetails | None = None,
     ) -> None:
         """Record the end of a run and all its results in one transaction.
 
-        ``cache`` is what the shared cache did in the run, when it was used.
+        ``cache`` is what the shared cache did in the run, when it was used;
+        ``planned`` the wall the planner predicted; ``peak_rss`` and
+        ``details`` what monitoring saw.  The run's test count and test
+        seconds are taken from ``results``.
         """
         ...
 
@@ -78,6 +85,10 @@ class HistoryStore(Protocol):
 
     def results(self, run_id: int) -> list[TestResult]:
         """The results of one run, in the order they were written."""
+        ...
+
+    def details(self, run_id: int) -> RunDetails:
+        """What monitoring recorded of one run (empty when nothing was)."""
         ...
 
     def recent_results(
@@ -100,8 +111,15 @@ class HistoryStore(Protocol):
         """Each node id's outcome in the newest run that ran it and did not crash."""
         ...
 
-    def import_runs(self, runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> int:
-        """Insert runs as they are, with their results, under new ids; return the count."""
+    def import_runs(
+        self,
+        runs: Iterable[
+            tuple[RunRecord, Sequence[TestResult]]
+            | tuple[RunRecord, Sequence[TestResult], RunDetails]
+        ],
+    ) -> int:
+        """Insert runs as they are, with their results (and details), under new ids;
+        return the count."""
         ...
 
     def close(self) -> None:

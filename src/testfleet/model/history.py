@@ -47,6 +47,23 @@ class RunRecord:
     run_id: int | None = None
     #: The shared cache's figures, when the run used it; None otherwise.
     cache: CacheFigures | None = None
+    #: Tests recorded and the sum of their durations (setup + call + teardown);
+    #: None while the run is unfinished.
+    tests: int | None = None
+    test_seconds: float | None = None
+    #: The run phase's wall time the planner predicted; None when it did not plan.
+    planned: float | None = None
+    #: The most memory (RSS, bytes) the run's processes used together at once,
+    #: as far as monitoring saw; None when it was not monitored.
+    peak_rss: int | None = None
+
+    @property
+    def efficiency(self) -> float | None:
+        """How busy the workers were: test seconds over ``workers`` times the wall."""
+        wall = self.wall
+        if wall is None or wall <= 0 or self.test_seconds is None:
+            return None
+        return self.test_seconds / (max(1, self.workers) * wall)
 
     @property
     def wall(self) -> float | None:
@@ -70,11 +87,78 @@ class TestResult:
     worker: str | None = None
     #: Seconds from the start of the run to the start of the test.
     start: float | None = None
+    #: CPU seconds (user and system) the test's process spent on it; None when
+    #: not measured.
+    cpu: float | None = None
+    #: The most memory (RSS, bytes) its process held while it ran; None when
+    #: not measured.
+    peak_rss: int | None = None
+    #: How many times it ran: more than 1 when ``--retry-failed`` ran it again.
+    attempts: int = 1
+    #: Whether it was quarantined: its failure did not fail the run.
+    quarantined: bool = False
 
     @property
     def duration(self) -> float:
         """Setup, call and teardown together: what the test costs a worker."""
         return self.setup + self.call + self.teardown
+
+    @property
+    def flaky(self) -> bool:
+        """Whether it failed and then passed when it ran again in the same run."""
+        return self.attempts > 1 and self.outcome not in ("failed", "error")
+
+
+@dataclass(frozen=True)
+class WorkerSample:
+    """One reading of one process of a run: a worker, or ``"controller"``."""
+
+    #: Seconds from the start of the run.
+    at: float
+    process: str
+    #: CPU use since the previous reading, in percent of one core.
+    cpu_percent: float
+    #: Resident memory, bytes.
+    rss: int
+
+
+@dataclass(frozen=True)
+class MachineSample:
+    """One reading of the whole machine during a run."""
+
+    #: Seconds from the start of the run.
+    at: float
+    #: CPU use of all cores since the previous reading, in percent of all of them.
+    cpu_percent: float
+    memory_used: int
+    memory_total: int
+    #: Use of the file system that holds the rootdir, bytes.
+    disk_used: int
+    disk_total: int
+    #: The one-minute load average.
+    load: float
+
+
+@dataclass(frozen=True)
+class FixtureTiming:
+    """The set-ups of one fixture in one run, summed over every process."""
+
+    name: str
+    scope: str
+    #: How many times it was set up (once per scope instance per process).
+    count: int
+    #: Seconds spent setting it up, all times together, and the longest once.
+    seconds: float
+    slowest: float
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    """What monitoring saw of a run, beyond its results."""
+
+    workers: tuple[WorkerSample, ...] = ()
+    machine: tuple[MachineSample, ...] = ()
+    fixtures: tuple[FixtureTiming, ...] = ()
 
 
 @dataclass(frozen=True)
