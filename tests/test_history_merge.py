@@ -233,7 +233,16 @@ def test_merge_carries_usage_totals_and_details(tmp_path: Path) -> None:
         machine=(MachineSample(0.5, 25.0, 1, 2, 3, 4, 0.5),),
         fixtures=(FixtureTiming("db", "module", 1, 0.25, 0.25),),
     )
-    measured = TestResult("a", "passed", call=1.0, cpu=0.5, peak_rss=1 << 20, attempts=2)
+    measured = TestResult(
+        "a",
+        "passed",
+        call=1.0,
+        cpu=0.5,
+        peak_rss=1 << 20,
+        attempts=2,
+        category="db",
+        resources=("pg", "redis"),
+    )
     source = tmp_path / "monitored.db"
     with SQLiteStore(source) as store:
         run_id = store.begin_run(RunRecord(1.0, None, 2, "a", None, (), None, "crashed"))
@@ -268,7 +277,14 @@ def test_a_source_of_schema_version_3_merges_without_details(tmp_path: Path) -> 
             conn.execute(f"DROP TABLE testfleet_{table}")
         for column in ("tests", "test_seconds", "planned_seconds", "peak_rss_bytes"):
             conn.execute(f"ALTER TABLE testfleet_runs DROP COLUMN {column}")
-        for column in ("cpu_seconds", "peak_rss_bytes", "attempts", "quarantined"):
+        for column in (
+            "cpu_seconds",
+            "peak_rss_bytes",
+            "attempts",
+            "quarantined",
+            "category",
+            "resources",
+        ):
             conn.execute(f"ALTER TABLE testfleet_results DROP COLUMN {column}")
         conn.execute("UPDATE testfleet_meta SET value = '3'")
     out = tmp_path / "out.db"

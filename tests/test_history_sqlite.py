@@ -45,7 +45,7 @@ def make_results() -> list[TestResult]:
     return [
         TestResult("t.py::a", "passed", 0.25, 1.5, 0.125, "gw0", 0.0, 1.25, 300 << 20, 2),
         TestResult("t.py::b", "failed", 0.0, 0.5, 0.0, "gw1", 0.03125, quarantined=True),
-        TestResult("t.py::c", "skipped"),
+        TestResult("t.py::c", "skipped", category="unit", resources=("db",)),
     ]
 
 

@@ -159,6 +159,8 @@ def add_details_v4(tx: Transaction, *, real: str) -> None:
         ("peak_rss_bytes", "BIGINT"),
         ("attempts", "INTEGER NOT NULL DEFAULT 1"),
         ("quarantined", "INTEGER NOT NULL DEFAULT 0"),
+        ("category", "TEXT"),
+        ("resources", "TEXT"),
     ):
         tx.execute(f"ALTER TABLE {RESULTS} ADD COLUMN {column} {kind}")
     for column, kind in (
@@ -261,13 +263,13 @@ RESULT_COLUMNS = (
     "nodeid, outcome, setup_seconds, call_seconds, teardown_seconds, worker, start_offset"
 )
 #: A result's usage and retries (version 4).
-USAGE_COLUMNS = "cpu_seconds, peak_rss_bytes, attempts, quarantined"
-NO_USAGE_COLUMNS = "NULL, NULL, 1, 0"
+USAGE_COLUMNS = "cpu_seconds, peak_rss_bytes, attempts, quarantined, category, resources"
+NO_USAGE_COLUMNS = "NULL, NULL, 1, 0, NULL, NULL"
 #: Every result column, as :func:`result_from_row` reads them.
 ALL_RESULT_COLUMNS = f"{RESULT_COLUMNS}, {USAGE_COLUMNS}"
 #: Inserts one run; its values come from :func:`run_row`.
 INSERT_RUN = f"INSERT INTO {RUNS} ({ALL_RUN_COLUMNS}) VALUES ({'?, ' * 16}?)"
-_INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {ALL_RESULT_COLUMNS}) VALUES ({'?, ' * 12}?)"
+_INSERT_RESULT = f"INSERT INTO {RESULTS} (run_id, seq, {ALL_RESULT_COLUMNS}) VALUES ({'?, ' * 14}?)"
 _INSERT_WORKER_SAMPLE = (
     f"INSERT INTO {WORKER_SAMPLES} (run_id, seq, at_seconds, process, cpu_percent, rss_bytes) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -378,6 +380,8 @@ def result_rows(run_id: int, results: Sequence[TestResult]) -> Iterator[tuple[ob
             r.peak_rss,
             r.attempts,
             int(r.quarantined),
+            r.category,
+            ",".join(r.resources) or None,
         )
 
 
@@ -491,7 +495,8 @@ def _maybe(kind: Callable[[Any], Any], value: Any) -> Any:
 
 def result_from_row(row: Sequence[Any]) -> TestResult:
     """A result from the values of ``ALL_RESULT_COLUMNS``."""
-    nodeid, outcome, setup, call, teardown, worker, start, cpu, peak, attempts, quarantined = row
+    nodeid, outcome, setup, call, teardown, worker, start = row[:7]
+    cpu, peak, attempts, quarantined, category, resources = row[7:]
     return TestResult(
         nodeid=nodeid,
         outcome=cast(Outcome, outcome),
@@ -504,6 +509,8 @@ def result_from_row(row: Sequence[Any]) -> TestResult:
         peak_rss=_maybe(int, peak),
         attempts=int(attempts),
         quarantined=bool(quarantined),
+        category=category,
+        resources=tuple(resources.split(",")) if resources else (),
     )
 
 

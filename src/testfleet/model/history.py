@@ -97,6 +97,10 @@ class TestResult:
     attempts: int = 1
     #: Whether it was quarantined: its failure did not fail the run.
     quarantined: bool = False
+    #: The category the planner put it in (``unit``, ``integration``...), when known.
+    category: str | None = None
+    #: The resources it held (``@pytest.mark.resource``), sorted.
+    resources: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -176,3 +180,16 @@ class Snapshot:
     upto: int
     #: When the first shard read it, as seconds since the epoch.
     created: float
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """Everything a run leaves: the run, each test's result, and what monitoring saw.
+
+    The recorder builds it at the end of the session; the history stores it and
+    the report shows it.  ``testfleet report`` reads it back from the history.
+    """
+
+    run: RunRecord
+    results: tuple[TestResult, ...]
+    details: RunDetails = RunDetails()

@@ -6,7 +6,7 @@ import pytest
 
 # Modules of a few small dataclasses: cheap to import with the plugin.
 from testfleet.model.fleet import FleetSettings
-from testfleet.model.history import CacheFigures
+from testfleet.model.history import CacheFigures, FinishedRun
 
 #: The run's unique id, shared by the controller and all its workers.
 TESTRUN_UID = pytest.StashKey[str]()
@@ -21,3 +21,6 @@ CACHE_FIGURES = pytest.StashKey[CacheFigures]()
 #: The fleet run this process is a node of (``--fleet``), in the controller and
 #: its workers; absent outside fleet runs.
 FLEET = pytest.StashKey[FleetSettings]()
+#: The run as it finished: set in the controller by the recorder at session
+#: finish, before the history stores it and the report shows it.
+FINISHED_RUN = pytest.StashKey[FinishedRun]()
