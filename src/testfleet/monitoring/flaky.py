@@ -7,6 +7,11 @@ window, 20 by default), once it has enough of them (5) to say.  Runs in which
 most tests failed are left out: an outage (a database down, a broken
 checkout) is not flakiness.  Skips and expected failures say nothing about
 flakiness and are not counted.
+
+:func:`observe` turns recorded runs and their results into what
+:func:`scores` takes: a test that failed and then passed when it ran again in
+one run (``attempts > 1``) counts as a failure and a pass in that run, so it is
+flaky for certain; runs the process never finished (``"crashed"``) are left out.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from testfleet.model import Outcome
+from testfleet.model.history import RunRecord, TestResult
 
 #: Results that count as a pass, and as a failure; the others are not counted.
 _PASSED: frozenset[str] = frozenset({"passed", "xpassed"})
@@ -54,6 +60,48 @@ class FlakyScore:
     evidence: str
 
 
+@dataclass(frozen=True)
+class Observed:
+    """Recorded runs as :func:`scores` reads them."""
+
+    #: Each test's observations, in the order of the runs.
+    history: dict[str, list[Observation]]
+    #: The outage runs, to be left out.
+    outages: frozenset[int]
+    #: The runs observed (crashed ones not counted).
+    runs: int
+
+
+def observe(runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> Observed:
+    """Each test's observations in ``runs`` (each with its results), and the outages.
+
+    A run is numbered by its ``run_id``, which the store gives in the order
+    runs begin.  A result that passed after ``attempts > 1`` is a failure and
+    then a pass in its run.  Crashed runs are left out.
+    """
+    history: dict[str, list[Observation]] = {}
+    failures: dict[int, tuple[int, int]] = {}
+    observed = 0
+    for run, results in sorted(runs, key=lambda pair: _run_id(pair[0])):
+        if run.status == "crashed":
+            continue
+        observed += 1
+        number = _run_id(run)
+        failures[number] = (sum(1 for r in results if r.outcome in _FAILED), len(results))
+        for result in results:
+            seen = history.setdefault(result.nodeid, [])
+            if result.flaky:
+                seen.append(Observation(number, run.commit, "failed"))
+            seen.append(Observation(number, run.commit, result.outcome))
+    return Observed(history, frozenset(outages(failures)), observed)
+
+
+def _run_id(run: RunRecord) -> int:
+    if run.run_id is None:
+        raise ValueError(f"a run read from the store has an id: {run!r}")
+    return run.run_id
+
+
 def outages(runs: Mapping[int, tuple[int, int]], share: float = DEFAULT_OUTAGE_SHARE) -> set[int]:
     """The runs in which more than ``share`` of the tests failed.
 
@@ -87,16 +135,16 @@ def score(
         by_commit.items(), key=lambda kv: -max(kv[1][0] + kv[1][1])
     ):
         if passes and fails:
+            retried = sorted(set(passes) & set(fails))
+            evidence = (
+                f"failed, then passed when run again, in run{'s' * (len(retried) > 1)} "
+                f"{_runs(retried)} on commit {commit[:12]}"
+                if retried
+                else f"passed and failed on commit {commit[:12]} "
+                f"(runs {_runs(passes)} passed, {_runs(fails)} failed)"
+            )
             return FlakyScore(
-                nodeid,
-                1.0,
-                certain=True,
-                samples=len(recent),
-                flips=flips,
-                evidence=(
-                    f"passed and failed on commit {commit[:12]} "
-                    f"(runs {_runs(passes)} passed, {_runs(fails)} failed)"
-                ),
+                nodeid, 1.0, certain=True, samples=len(recent), flips=flips, evidence=evidence
             )
     if len(recent) < min_samples or not flips:
         return None
