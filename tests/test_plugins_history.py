@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from testfleet.model import TestResult
-from testfleet.plugins.history import Phases, _read_head, last_outcomes, outcome_of
+from testfleet.plugins.history import _read_head, last_outcomes
+from testfleet.plugins.recorder import Phases, outcome_of
 
 
 def report(when: str, outcome: str, **extra: object) -> pytest.TestReport:

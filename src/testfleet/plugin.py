@@ -60,6 +60,16 @@ def _positive_seconds(value: str) -> float:
     return seconds
 
 
+def _non_negative_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {value}")
+    return seconds
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("testfleet", "testfleet: parallel runs")
     group.addoption(
@@ -148,6 +158,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(default {DEFAULT_KEY_TTL:g}, a day).",
     )
     group.addoption(
+        "--monitor-interval",
+        dest="testfleet_monitor_interval",
+        metavar="SECONDS",
+        type=_non_negative_seconds,
+        default=0.5,
+        help="With --workers: sample the CPU and memory of every worker and of the machine "
+        "this often (default 0.5; 0 turns sampling off). Each test's CPU time and peak "
+        "memory are measured either way.",
+    )
+    group.addoption(
+        "--retry-failed",
+        dest="testfleet_retry_failed",
+        metavar="N",
+        type=_non_negative_int,
+        default=0,
+        help="With --workers: run a failed test again, on another worker when there is one, "
+        "up to N times; one that then passes is reported passed and named flaky.",
+    )
+    group.addoption(
+        "--report",
+        dest="testfleet_report",
+        metavar="PATH",
+        default=None,
+        help="Write a report of the run: PATH.html (one self-contained page) or PATH.json.",
+    )
+    group.addoption(
         "--shard",
         dest="testfleet_shard",
         metavar="K/N|auto",
@@ -189,10 +225,20 @@ def pytest_configure(config: pytest.Config) -> None:
     history: str | None = config.getoption("testfleet_history")
     shard: str | None = config.getoption("testfleet_shard")
     fleet: str | None = config.getoption("testfleet_fleet")
+    report: str | None = config.getoption("testfleet_report")
+    parallel = (workers is not None and workers > 1) or fleet is not None
+    if config.getoption("testfleet_retry_failed") and not parallel:
+        raise pytest.UsageError(
+            "--retry-failed runs failed tests again on testfleet's workers; "
+            "add --workers N (N > 1) or --workers auto"
+        )
     if fleet is not None:
         from testfleet.plugins.fleet_node import register
 
         register(config)  # Redis is checked now, before collection
+    handled = any(option is not None for option in (workers, history, shard, fleet, report))
+    if handled:
+        _register_recorder(config)
     if workers is not None or history is not None or shard is not None or fleet is not None:
         # A run that will plan (workers, a fleet, or a shard split by --history)
         # reads the history's estimates while pytest collects.
@@ -218,6 +264,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from testfleet.plugins.slots import unconfigure_slots
 
     unconfigure_slots()
+
+
+def _register_recorder(config: pytest.Config) -> None:
+    from testfleet.plugins.quarantine import register as register_quarantine
+    from testfleet.plugins.recorder import RECORDER, FixtureTimer, RunRecorder
+
+    fixtures = FixtureTimer()
+    config.pluginmanager.register(fixtures, "testfleet-fixture-timer")
+    recorder = RunRecorder(config, fixtures)
+    config.stash[RECORDER] = recorder
+    config.pluginmanager.register(recorder, "testfleet-recorder")
+    register_quarantine(config)  # a broken quarantine setting is a usage error, now
 
 
 def _register_history(config: pytest.Config, spec: str | None, *, prefetch: bool) -> None:

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from testfleet.engine.controller import Controller, WorkSource
 from testfleet.engine.messages import FrameReader, ToController, ToWorker, encode
@@ -107,6 +107,16 @@ def _become_worker(parent: int) -> None:
         os._exit(_EARLY_EXIT)
 
 
+class Ticker(Protocol):
+    """Something the loop calls on time, between events (resource sampling)."""
+
+    def tick(self, now: float) -> None:
+        """Do what is due at clock reading ``now``."""
+
+    def next_deadline(self) -> float | None:
+        """The clock reading at which :meth:`tick` has something to do."""
+
+
 @dataclass
 class _Process:
     pid: int
@@ -182,6 +192,10 @@ class ForkedFleet:
         """Send SIGKILL to ``worker`` and every process its tests started."""
         _signal_group(self._processes[worker].pid, signal.SIGKILL)
 
+    def pids(self) -> dict[str, int]:
+        """The process id of every worker not reaped yet, by name."""
+        return {name: process.pid for name, process in self._processes.items()}
+
     # -- the loop --------------------------------------------------------------
 
     def run(
@@ -189,6 +203,7 @@ class ForkedFleet:
         controller: Controller,
         clock: Callable[[], float] = time.monotonic,
         source: WorkSource | None = None,
+        monitor: Ticker | None = None,
     ) -> None:
         """Drive ``controller`` until every worker has ended (and ``source``, when
         work comes from one, has no more to give).
@@ -196,6 +211,7 @@ class ForkedFleet:
         On any exception (Ctrl-C included) the workers are interrupted, given a
         moment to tear down, killed if they do not, and reaped; then the
         exception goes on to pytest, which reports it as in a serial run.
+        ``monitor``, when given, is ticked from this loop too (resource sampling).
         """
         previous = {
             signum: signal.signal(signum, _raise_terminated)
@@ -208,6 +224,8 @@ class ForkedFleet:
                 deadlines = [controller.next_deadline()]
                 if source is not None:
                     deadlines.append(source.next_deadline())
+                if monitor is not None:
+                    deadlines.append(monitor.next_deadline())
                 timeout = _EXIT_POLL if self._any_eof() else _REAP_INTERVAL
                 for deadline in deadlines:
                     if deadline is not None:
@@ -229,6 +247,8 @@ class ForkedFleet:
                 controller.on_tick()
                 if source is not None:
                     source.tick(clock())
+                if monitor is not None:
+                    monitor.tick(clock())
         except BaseException:
             self._shutdown()
             raise

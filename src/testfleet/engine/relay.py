@@ -47,7 +47,10 @@ class HookRelay:
         session: pytest.Session,
         worker_of: dict[str, str],
         worker_input: Callable[[str], dict[str, Any]],
+        *,
         node_down_excluded: Sequence[object] = (),
+        usage_of: dict[str, tuple[float, int | None]] | None = None,
+        outputs: list[dict[str, Any]] | None = None,
     ) -> None:
         self._session = session
         self._worker_input = worker_input
@@ -58,6 +61,10 @@ class HookRelay:
         self._items = session.items
         #: Which worker ran each node id (the history records it).
         self._worker_of = worker_of
+        #: Each node id's CPU seconds and peak RSS, as its worker measured them.
+        self._usage_of = usage_of
+        #: Every finished worker's ``workeroutput``, in the order they ended.
+        self._outputs = outputs
         #: ``(shouldfail, shouldstop)`` when the session first asked to stop:
         #: what the run says it stopped for, whatever finished after that.
         self.stopped_for: tuple[str | bool, str | bool] | None = None
@@ -91,6 +98,12 @@ class HookRelay:
                         config=self._config, data=restore_tuples(data)
                     )
                     ihook.pytest_runtest_logreport(report=report)
+                case ["usage", cpu, peak]:
+                    if self._usage_of is not None:
+                        self._usage_of[item.nodeid] = (
+                            float(cpu),
+                            None if peak is None else int(peak),
+                        )
                 case ["finish"]:
                     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
                 case ["warning", data]:
@@ -138,6 +151,8 @@ class HookRelay:
         is installed; it is called with a node that looks like xdist's.
         """
         self._replay(None, events)
+        if self._outputs is not None:
+            self._outputs.append(output)
         hook = getattr(self._config.hook, "pytest_testnodedown", None)
         if hook is None:
             return

@@ -20,7 +20,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import pytest
 
@@ -61,6 +61,16 @@ def _no_slots(slots: ControllerSlots) -> None:
     """The default of :attr:`WorkerSetup.connect`: ``testfleet.acquire`` stays in process."""
 
 
+class Meter(Protocol):
+    """Measures what each test costs the worker (``testfleet.monitoring.usage.UsageMeter``)."""
+
+    def start(self) -> None:
+        """A test begins."""
+
+    def stop(self) -> tuple[float, int | None]:
+        """The test ended: its CPU seconds and peak RSS in bytes (None: unknown)."""
+
+
 @dataclass(frozen=True)
 class WorkerSetup:
     """What a worker needs to know about itself and its run."""
@@ -79,6 +89,8 @@ class WorkerSetup:
     #: Called with the worker's way to the run's resource slots, before its
     #: first test: ``testfleet.acquire`` asks the controller from then on.
     connect: Callable[[ControllerSlots], None] = _no_slots
+    #: Measures each test's CPU and memory; its figures travel as a ``usage`` event.
+    meter: Meter | None = None
 
 
 #: What a worker's session says when the controller told it to stop.
@@ -88,9 +100,12 @@ _STOPPING = "testfleet: the run is stopping"
 class Recorder:
     """Records the reporting hooks of the running item instead of running them."""
 
-    def __init__(self, config: pytest.Config, after_report: Callable[[], None]) -> None:
+    def __init__(
+        self, config: pytest.Config, after_report: Callable[[], None], meter: Meter | None = None
+    ) -> None:
         self._config = config
         self._after_report = after_report
+        self._meter = meter
         self._pid = os.getpid()
         self.events: list[Event] = []
         #: Failed reports so far: the worker's own exit status says whether any.
@@ -141,7 +156,11 @@ class Recorder:
             self.events.append(["warning", serialize_warning(**kwargs)])
         elif name == "pytest_runtest_logstart":
             self.events.append(["start"])
+            if self._meter is not None:
+                self._meter.start()
         else:
+            if self._meter is not None:
+                self.events.append(["usage", *self._meter.stop()])
             self.events.append(["finish"])
 
     def take(self) -> tuple[Event, ...]:
@@ -190,6 +209,7 @@ class WorkerLoop:
         initial: Sequence[int],
         inbox: Inbox,
         outbox: Outbox,
+        meter: Meter | None = None,
     ) -> None:
         self._session = session
         self._items = session.items
@@ -201,7 +221,7 @@ class WorkerLoop:
         self._pid = os.getpid()
         #: Whether a test ended the run (``pytest.exit``, ``KeyboardInterrupt``).
         self.interrupted = False
-        self.recorder = Recorder(session.config, after_report=self._check_stop)
+        self.recorder = Recorder(session.config, after_report=self._check_stop, meter=meter)
 
     def run(self) -> None:
         """Run items until the work is done or the controller says stop."""
@@ -376,7 +396,7 @@ def run_worker(
         prepared = True
         inbox = Inbox(inbox_fd)
         setup.connect(ControllerSlots(inbox, outbox))
-        loop = WorkerLoop(session, initial, inbox, outbox)
+        loop = WorkerLoop(session, initial, inbox, outbox, setup.meter)
         recorder = loop.recorder
         recorder.install()
         loop.run()

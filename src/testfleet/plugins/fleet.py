@@ -7,16 +7,27 @@ workers and drives them until every item has reported.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from testfleet.plugins.keys import REQUESTED_WORKERS, TESTRUN_UID, WORKER_OF
+from testfleet.plugins.keys import (
+    IN_WORKERS,
+    MONITOR,
+    REQUESTED_WORKERS,
+    TESTRUN_UID,
+    USAGE_OF,
+    WORKER_OF,
+    WORKER_OUTPUTS,
+)
 
 if TYPE_CHECKING:
     from testfleet.engine.controller import Controller
+    from testfleet.engine.processes import ForkedFleet
     from testfleet.engine.relay import HookRelay
+    from testfleet.monitoring.resources import ResourceMonitor
     from testfleet.plugins.fleet_node import FleetNodePlugin
     from testfleet.plugins.shared import SharedFixtures
     from testfleet.scheduling import WorkQueue
@@ -94,7 +105,9 @@ class FleetPlugin:
         from testfleet.engine.relay import HookRelay
         from testfleet.engine.threads import threads_per_worker
         from testfleet.engine.worker import WorkerSetup, run_worker, worker_input
+        from testfleet.monitoring.usage import UsageMeter
         from testfleet.plugins import compat
+        from testfleet.plugins.recorder import RECORDER
         from testfleet.plugins.slots import connect
 
         config = session.config
@@ -118,6 +131,9 @@ class FleetPlugin:
             compat.prepare_worker(config)
             shared.forget_in_worker()
 
+        # Each test's CPU and memory are measured in its worker when the run is recorded.
+        meter = UsageMeter() if RECORDER in config.stash else None
+
         def setup_of(name: str) -> WorkerSetup:
             return WorkerSetup(
                 name=name,
@@ -127,13 +143,17 @@ class FleetPlugin:
                 prepare=prepare,
                 finish=compat.finish_worker,
                 connect=connect(config),
+                meter=meter,
             )
 
+        config.stash[IN_WORKERS] = True
         relay = HookRelay(
             session,
             config.stash.setdefault(WORKER_OF, {}),
             worker_input=lambda name: worker_input(setup_of(name)),
             node_down_excluded=compat.node_down_excluded(config),
+            usage_of=config.stash.setdefault(USAGE_OF, {}),
+            outputs=config.stash.setdefault(WORKER_OUTPUTS, []),
         )
 
         def main(name: str, initial: Any, inbox: int, outbox: int) -> Any:
@@ -163,12 +183,36 @@ class FleetPlugin:
                 reporter.write_line(f"testfleet: set up once, shared: {', '.join(shared.names)}")
         for note in compat.startup_notes(config):
             relay.note(note)
+        monitor = self._monitor(fleet)
         try:
-            fleet.run(controller, source=source)
+            fleet.run(controller, source=source, monitor=monitor)
         finally:
             if node is not None:
                 node.finish()
         return controller, relay
+
+    def _monitor(self, fleet: ForkedFleet) -> ResourceMonitor | None:
+        """The sampler of the run's processes and machine, when the run is recorded."""
+        from testfleet.plugins.recorder import RECORDER
+
+        interval: float = self._config.getoption("testfleet_monitor_interval")
+        if not interval or RECORDER not in self._config.stash:
+            return None
+        from testfleet.monitoring.resources import CONTROLLER, PsutilProbe, ResourceMonitor
+
+        controller = os.getpid()
+
+        def processes() -> dict[str, int]:
+            return {CONTROLLER: controller, **fleet.pids()}
+
+        monitor = ResourceMonitor(
+            interval,
+            processes=processes,
+            probe=PsutilProbe(self._config.rootpath),
+            clock=time.monotonic,
+        )
+        self._config.stash[MONITOR] = monitor
+        return monitor
 
     def _queue(self, session: pytest.Session, workers: int) -> WorkQueue:
         """The planned work: units by priority, then longest first."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from testfleet.distributed.redis_run import RedisRun
     from testfleet.engine.relay import HookRelay
     from testfleet.model.fleet import FleetSettings
-    from testfleet.plugins.history import Phases
+    from testfleet.plugins.recorder import Phases
     from testfleet.scheduling import WorkQueue
 
 #: How often a node that waits for the plan looks again (seconds).
@@ -234,7 +234,7 @@ class FleetNodePlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if os.getpid() != self._pid or self.source is None:
             return  # a worker: its controller speaks for the node
-        from testfleet.plugins.history import Phases
+        from testfleet.plugins.recorder import Phases
 
         self._phases.setdefault(report.nodeid, Phases()).add(report, 0.0)
         if report.failed:

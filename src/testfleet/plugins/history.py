@@ -16,72 +16,18 @@ import signal
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from testfleet.model import Outcome, RunRecord, TestResult
-from testfleet.plugins.keys import CACHE_FIGURES, FLEET, WORKER_OF
+from testfleet.plugins.keys import CACHE_FIGURES, FINISHED_RUN, FLEET
+from testfleet.plugins.recorder import RECORDER
 
 if TYPE_CHECKING:
     from testfleet.history import Estimates, HistoryStore
     from testfleet.model.history import Snapshot
-
-
-@dataclass
-class Phases:
-    """What the reports of one test said so far."""
-
-    setup: float = 0.0
-    call: float = 0.0
-    teardown: float = 0.0
-    start: float | None = None
-    outcome: Outcome | None = None
-    error: bool = False
-
-    def add(self, report: pytest.TestReport, run_started: float) -> None:
-        """Take in one report of the test; ``run_started`` is when the run began."""
-        # Each phase's time is its report's duration, whoever wrote the report:
-        # the failed report of a test lost to a crash or a timeout carries the
-        # time the test ran before it was lost.
-        setattr(self, report.when, report.duration)
-        # The test began with its first report that knows when (a lost test
-        # may have no setup report, and a made-up report starts at 0).
-        start: float = getattr(report, "start", 0.0)
-        if self.start is None and start > 0:
-            self.start = max(0.0, start - run_started)
-        decided = outcome_of(report)
-        if decided == "error":
-            self.error = True
-        elif decided is not None:
-            self.outcome = decided
-
-    def result(self, nodeid: str, worker: str | None) -> TestResult:
-        """The test's result, as the history records it."""
-        return TestResult(
-            nodeid=nodeid,
-            outcome="error" if self.error else (self.outcome or "passed"),
-            setup=self.setup,
-            call=self.call,
-            teardown=self.teardown,
-            worker=worker,
-            start=self.start,
-        )
-
-
-def outcome_of(report: pytest.TestReport) -> Outcome | None:
-    """The outcome a report decides, as pytest's summary names it; None if it decides none."""
-    if report.when != "call":
-        if report.failed:
-            return "error"
-        if report.skipped and report.when == "setup":
-            return "xfailed" if hasattr(report, "wasxfail") else "skipped"
-        return None
-    if hasattr(report, "wasxfail"):
-        return "xfailed" if report.skipped else "xpassed"
-    return report.outcome
 
 
 class _Prefetch:
@@ -233,9 +179,6 @@ class HistoryPlugin:
         self._prefetch: _Prefetch | None = None
         self._store: HistoryStore | None = None
         self._run_id: int | None = None
-        self._started = 0.0
-        self._tests: dict[str, Phases] = {}
-        self._interrupted = False
 
     # -- reading ---------------------------------------------------------------
 
@@ -311,9 +254,9 @@ class HistoryPlugin:
         store = self._open()
         if store is None or session.config.option.collectonly:
             return
-        self._started = time.time()
+        recorder = self._config.stash.get(RECORDER, None)
         run = RunRecord(
-            started=self._started,
+            started=recorder.started if recorder is not None else time.time(),
             finished=None,
             workers=effective_workers(self._config, len(session.items)),
             host=socket.gethostname(),
@@ -327,35 +270,25 @@ class HistoryPlugin:
         except HistoryError as exc:
             self._disable(exc)
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self._run_id is None:
-            return
-        self._tests.setdefault(report.nodeid, Phases()).add(report, self._started)
-
-    def pytest_keyboard_interrupt(self) -> None:
-        # Ctrl-C, or a test calling pytest.exit() (whatever exit code it chose).
-        self._interrupted = True
-
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from testfleet.history import HistoryError
 
-        if self._store is None or self._run_id is None:
+        finished = self._config.stash.get(FINISHED_RUN, None)
+        if self._store is None or self._run_id is None or finished is None:
             return
-        worker_of = self._config.stash.get(WORKER_OF, {})
-        results = [
-            phases.result(nodeid, worker_of.get(nodeid)) for nodeid, phases in self._tests.items()
-        ]
-        interrupted = self._interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        run = finished.run
         try:
             self._store.finish_run(
                 self._run_id,
-                finished=time.time(),
-                exit_code=int(exitstatus),
-                status="interrupted" if interrupted else "complete",
-                results=results,
-                # Set by the cache plugin's earlier (tryfirst) sessionfinish.
-                cache=self._config.stash.get(CACHE_FIGURES, None),
+                finished=run.finished or time.time(),
+                exit_code=run.exit_code or 0,
+                status=run.status,
+                results=finished.results,
+                cache=run.cache,
+                planned=run.planned,
+                peak_rss=run.peak_rss,
+                details=finished.details,
             )
         except HistoryError as exc:
             self._disable(exc)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from testfleet.plugins.keys import PLAN_FACTS, PlanFacts
 from testfleet.scheduling.plan import PlanItem, Unit, plan
 from testfleet.scheduling.resources import Resources, category_resource
 
@@ -164,11 +165,23 @@ def planned_units(
     """The run's units in plan order, each item's estimate, and the resources held."""
     infos = describe(session.items, session.config.rootpath)
     estimates = estimates_for(session.config, infos)
-    items = plan_items(infos, classify(session.config, infos), estimates)
+    categories = classify(session.config, infos)
+    items = plan_items(infos, categories, estimates)
     capacities = load_capacities(session.config)
     units = plan(items, workers, estimates.group_cost, capacities)
     weights = {item.index: item.estimate for item in items}
-    return units, weights, resources_of(items, capacities)
+    resources = resources_of(items, capacities)
+    predicted = None
+    if len(estimates.new) < len(infos):  # the history knew some tests: a prediction means something
+        from testfleet.scheduling.simulate import makespan, simulate
+
+        predicted = makespan(simulate(units, workers, weights=weights, resources=resources))
+    session.config.stash[PLAN_FACTS] = PlanFacts(
+        categories={nodeid: category.name for nodeid, category in categories.items()},
+        resources={i.nodeid: tuple(sorted(i.resources)) for i in infos if i.resources},
+        predicted=predicted,
+    )
+    return units, weights, resources
 
 
 def resources_for(session: pytest.Session) -> Resources:

@@ -1,0 +1,266 @@
+"""The recorder: what each test did and what the run cost, gathered for the record.
+
+Registered in the controller whenever testfleet handles a run (``--workers``,
+``--history``, ``--report``, a shard or a fleet).  It follows every report,
+takes each test's CPU and memory (measured in the worker that ran it, or here
+when the tests run in process), the fixtures' set-up times and the resource
+monitor's samples, and at the end of the session leaves a
+:class:`~testfleet.model.history.FinishedRun` in ``config.stash[FINISHED_RUN]``
+for the history and the report.  Its terminal line says how the run went:
+workers, how busy they were, actual and planned wall, peak memory; and it
+names the run's flaky and quarantined tests.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from testfleet.categories.quarantine import is_quarantined
+from testfleet.model import Outcome, RunRecord, TestResult
+from testfleet.model.history import FinishedRun, FixtureTiming, RunDetails
+from testfleet.plugins.keys import (
+    CACHE_FIGURES,
+    FINISHED_RUN,
+    IN_WORKERS,
+    MONITOR,
+    PLAN_FACTS,
+    QUARANTINE,
+    USAGE_OF,
+    WORKER_OF,
+    WORKER_OUTPUTS,
+)
+
+if TYPE_CHECKING:
+    from _pytest.fixtures import FixtureDef, SubRequest
+    from _pytest.terminal import TerminalReporter
+
+    from testfleet.monitoring.usage import FixtureTally
+
+#: Where a worker leaves its fixture tally in ``config.workeroutput``.
+FIXTURES_OUTPUT = "testfleet_fixtures"
+
+
+@dataclass
+class Phases:
+    """What the reports of one test said so far."""
+
+    setup: float = 0.0
+    call: float = 0.0
+    teardown: float = 0.0
+    start: float | None = None
+    outcome: Outcome | None = None
+    error: bool = False
+    quarantined: bool = False
+    #: How many times it ran (``--retry-failed``), as the controller counted.
+    attempts: int = 1
+
+    def add(self, report: pytest.TestReport, run_started: float) -> None:
+        """Take in one report of the test; ``run_started`` is when the run began."""
+        # Each phase's time is its report's duration, whoever wrote the report:
+        # the failed report of a test lost to a crash or a timeout carries the
+        # time the test ran before it was lost.
+        setattr(self, report.when, report.duration)
+        # The test began with its first report that knows when (a lost test
+        # may have no setup report, and a made-up report starts at 0).
+        start: float = getattr(report, "start", 0.0)
+        if self.start is None and start > 0:
+            self.start = max(0.0, start - run_started)
+        self.attempts = max(self.attempts, int(getattr(report, "testfleet_attempts", 1)))
+        quarantined = getattr(report, "testfleet_quarantined", None)
+        decided: Outcome | None = quarantined or outcome_of(report)
+        if quarantined:
+            self.quarantined = True
+        if decided == "error":
+            self.error = True
+        elif decided is not None:
+            self.outcome = decided
+
+    def result(self, nodeid: str, worker: str | None) -> TestResult:
+        """The test's result, as the history records it."""
+        return TestResult(
+            nodeid=nodeid,
+            outcome="error" if self.error else (self.outcome or "passed"),
+            setup=self.setup,
+            call=self.call,
+            teardown=self.teardown,
+            worker=worker,
+            start=self.start,
+            attempts=self.attempts,
+            quarantined=self.quarantined,
+        )
+
+
+def outcome_of(report: pytest.TestReport) -> Outcome | None:
+    """The outcome a report decides, as pytest's summary names it; None if it decides none."""
+    if report.when != "call":
+        if report.failed:
+            return "error"
+        if report.skipped and report.when == "setup":
+            return "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        return None
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    return report.outcome
+
+
+class FixtureTimer:
+    """Times every fixture set-up in the process that runs the tests.
+
+    Registered in the controller before the workers fork, so it runs in each
+    of them; a worker hands its tally to the controller in ``workeroutput``.
+    """
+
+    def __init__(self) -> None:
+        from testfleet.monitoring.usage import FixtureTally
+
+        self.tally: FixtureTally = FixtureTally()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: FixtureDef[Any], request: SubRequest
+    ) -> Generator[None, object, object]:
+        began = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            self.tally.add(fixturedef.argname, fixturedef.scope, time.perf_counter() - began)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        output: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+        if output is not None:  # a worker: the controller adds it up
+            output[FIXTURES_OUTPUT] = self.tally.rows()
+
+
+class RunRecorder:
+    """Gathers the run's results and figures into a ``FinishedRun`` at its end."""
+
+    def __init__(self, config: pytest.Config, fixtures: FixtureTimer) -> None:
+        from testfleet.monitoring.usage import UsageMeter
+
+        self._config = config
+        self._fixtures = fixtures
+        self._meter = UsageMeter()
+        self.started = 0.0
+        self._tests: dict[str, Phases] = {}
+        self._interrupted = False
+        self._usage: dict[str, tuple[float, int | None]] = config.stash.setdefault(USAGE_OF, {})
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.started = time.time()
+
+    def pytest_runtest_logstart(self) -> None:
+        if not self._config.stash.get(IN_WORKERS, False):
+            self._meter.start()
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if not self._config.stash.get(IN_WORKERS, False):
+            self._usage[nodeid] = self._meter.stop()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._tests.setdefault(report.nodeid, Phases()).add(report, self.started)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        # Ctrl-C, or a test calling pytest.exit() (whatever exit code it chose).
+        self._interrupted = True
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if session.config.option.collectonly or not self.started:
+            return
+        self._config.stash[FINISHED_RUN] = self.finished_run(session, exitstatus, time.time())
+
+    def finished_run(self, session: pytest.Session, exitstatus: int, now: float) -> FinishedRun:
+        """The run as it stands at ``now``, with every result and figure gathered."""
+        from testfleet.plugins.fleet import effective_workers
+        from testfleet.plugins.history import git_commit
+
+        config = self._config
+        worker_of = config.stash.get(WORKER_OF, {})
+        facts = config.stash.get(PLAN_FACTS, None)
+        quarantine = config.stash.get(QUARANTINE, frozenset())
+        results = []
+        for nodeid, phases in self._tests.items():
+            result = phases.result(nodeid, worker_of.get(nodeid))
+            cpu, peak = self._usage.get(nodeid, (None, None))
+            category = facts.categories.get(nodeid) if facts is not None else None
+            held = facts.resources.get(nodeid, ()) if facts is not None else ()
+            quarantined = result.quarantined or is_quarantined(nodeid, quarantine)
+            results.append(
+                _with(
+                    result,
+                    cpu=cpu,
+                    peak_rss=peak,
+                    category=category,
+                    resources=held,
+                    quarantined=quarantined,
+                )
+            )
+        monitor = config.stash.get(MONITOR, None)
+        peaks = [r.peak_rss for r in results if r.peak_rss is not None]
+        peak_rss = max([monitor.peak_rss if monitor is not None else 0, *peaks], default=0)
+        interrupted = self._interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        run = RunRecord(
+            started=self.started,
+            finished=now,
+            workers=effective_workers(config, len(session.items)),
+            host=socket.gethostname(),
+            commit=git_commit(config),
+            arguments=tuple(config.invocation_params.args),
+            exit_code=int(exitstatus),
+            status="interrupted" if interrupted else "complete",
+            # Set by the cache plugin's earlier (tryfirst) sessionfinish.
+            cache=config.stash.get(CACHE_FIGURES, None),
+            tests=len(results),
+            test_seconds=sum(r.duration for r in results),
+            planned=facts.predicted if facts is not None else None,
+            peak_rss=peak_rss or None,
+        )
+        details = RunDetails(
+            workers=tuple(monitor.workers) if monitor is not None else (),
+            machine=tuple(monitor.machine) if monitor is not None else (),
+            fixtures=self._fixture_timings(),
+        )
+        return FinishedRun(run, tuple(results), details)
+
+    def _fixture_timings(self) -> tuple[FixtureTiming, ...]:
+        from testfleet.monitoring.usage import FixtureTally
+
+        tally = FixtureTally()
+        tally.merge(self._fixtures.tally.rows())
+        for output in self._config.stash.get(WORKER_OUTPUTS, []):
+            rows = output.get(FIXTURES_OUTPUT)
+            if isinstance(rows, list):
+                tally.merge(rows)
+        timings = [
+            FixtureTiming(name, scope, int(count), seconds, slowest)
+            for (name, scope), (count, seconds, slowest) in tally.figures.items()
+        ]
+        return tuple(sorted(timings, key=lambda f: (-f.seconds, f.name)))
+
+    def pytest_terminal_summary(self, terminalreporter: TerminalReporter) -> None:
+        finished = self._config.stash.get(FINISHED_RUN, None)
+        if finished is None:
+            return
+        from testfleet.reporting.summary import flaky_tests, run_line
+
+        for line in flaky_tests(finished.results):
+            terminalreporter.write_line(line, yellow=True)
+        if self._config.stash.get(IN_WORKERS, False) and self._config.get_verbosity() >= -1:
+            terminalreporter.write_line(run_line(finished.run))
+
+
+def _with(result: TestResult, **changes: Any) -> TestResult:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)
+
+
+#: The recorder, when testfleet handles the run.
+RECORDER = pytest.StashKey[RunRecorder]()
