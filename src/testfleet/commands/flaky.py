@@ -35,15 +35,16 @@ def run(options: argparse.Namespace) -> int:
 
     try:
         with open_history(options.path, options.history) as store:
-            runs = [
+            # A generator: each run's results are read and turned into
+            # observations in turn, never all held at once.
+            observed = observe(
                 (run, store.results(run.run_id))
                 for run in finished_runs(store, RUNS_READ)
                 if run.run_id is not None
-            ]
+            )
     except HistoryError as exc:
         print(exc, file=sys.stderr)
         return USAGE
-    observed = observe(runs)
     found = scores(observed.history, excluded=observed.outages)
     show = to_json if options.json else format_flaky
     print(show(found, runs=observed.runs, outages=observed.outages))

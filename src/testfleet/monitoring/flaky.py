@@ -33,7 +33,7 @@ DEFAULT_MIN_SAMPLES = 5
 DEFAULT_OUTAGE_SHARE = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a read of 200 runs holds many of them
 class Observation:
     """One recorded result of a test."""
 
@@ -82,7 +82,9 @@ def observe(runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> Observed:
     history: dict[str, list[Observation]] = {}
     failures: dict[int, tuple[int, int]] = {}
     observed = 0
-    for run, results in sorted(runs, key=lambda pair: _run_id(pair[0])):
+    # One run at a time, in any order, so that a caller can read the results of
+    # hundreds of runs lazily; the observations are put in run order at the end.
+    for run, results in runs:
         if run.status == "crashed":
             continue
         observed += 1
@@ -93,6 +95,8 @@ def observe(runs: Iterable[tuple[RunRecord, Sequence[TestResult]]]) -> Observed:
             if result.flaky:
                 seen.append(Observation(number, run.commit, "failed"))
             seen.append(Observation(number, run.commit, result.outcome))
+    for seen in history.values():
+        seen.sort(key=lambda o: o.run)  # stable: a retried test's failure stays first
     return Observed(history, frozenset(outages(failures)), observed)
 
 
