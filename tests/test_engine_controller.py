@@ -58,6 +58,8 @@ class FakeSink:
     """Records what reaches the session; can be told to want a stop."""
 
     done: list[int] = field(default_factory=list)
+    ran_on: dict[int, str] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)
     lost: dict[int, str] = field(default_factory=dict)
     lost_after: dict[int, float] = field(default_factory=dict)
     finished: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -65,8 +67,12 @@ class FakeSink:
     stop_after_failures: int | None = None
     asked: str | bool = False
 
-    def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
+    def item_done(
+        self, index: int, events: Sequence[Event], worker: str, attempts: int = 1
+    ) -> None:
         self.done.append(index)
+        self.ran_on[index] = worker
+        self.attempts[index] = attempts
 
     def item_lost(self, index: int, reason: str, worker: str, duration: float) -> None:
         self.lost[index] = reason

@@ -52,8 +52,14 @@ class Fleet(Protocol):
 class Sink(Protocol):
     """Where the results go: the controller's pytest session."""
 
-    def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
-        """Item ``index`` ran in ``worker`` and reported ``events``."""
+    def item_done(
+        self, index: int, events: Sequence[Event], worker: str, attempts: int = 1
+    ) -> None:
+        """Item ``index`` ran in ``worker`` and reported ``events``.
+
+        ``attempts`` counts the times it ran: more than 1 when it failed and was
+        run again (``--retry-failed``); ``events`` are those of the last time.
+        """
 
     def item_lost(self, index: int, reason: str, worker: str, duration: float) -> None:
         """Item ``index`` did not finish in ``worker``; report it failed because of ``reason``.
@@ -130,6 +136,14 @@ class _Waiter:
     holder: str
 
 
+def _failed(events: Sequence[Event]) -> bool:
+    """Whether any report among ``events`` failed (a quarantined one does not)."""
+    return any(
+        event[0] == "report" and isinstance(event[1], dict) and event[1].get("outcome") == "failed"
+        for event in events
+    )
+
+
 class Controller:
     """Hands out work, follows every worker, and replaces the ones that die."""
 
@@ -144,7 +158,9 @@ class Controller:
         describe: Callable[[int], str],
         test_timeout: float | None = None,
         max_restarts: int | None = None,
+        retries: int = 0,
     ) -> None:
+        """``retries``: how many more times a failed test runs (``--retry-failed``)."""
         self._queue = queue
         self._initial_workers = workers
         self._fleet = fleet
@@ -153,6 +169,9 @@ class Controller:
         self._describe = describe
         self._test_timeout = test_timeout
         self._max_restarts = 4 * workers if max_restarts is None else max_restarts
+        self._retries = retries
+        #: Item index -> the times it failed so far and was sent to run again.
+        self._failed_attempts: dict[int, int] = {}
         self._workers: dict[str, _Worker] = {}
         self._spawned = 0
         self._restarts = 0
@@ -242,7 +261,12 @@ class Controller:
                 self._elapsed += now - worker.started
                 self._completed += 1
                 worker.started = now
-                self._sink.item_done(index, events, name)
+                if self._retry(index, events, name):
+                    self._top_up(worker)
+                    self._wake_waiting()
+                    return
+                attempts = self._failed_attempts.pop(index, 0) + 1
+                self._sink.item_done(index, events, name, attempts)
                 if self._sink.should_stop():
                     self.stop()
                 else:
@@ -271,6 +295,28 @@ class Controller:
                     holders.pop()
                 self._grant_waiting()
                 self._wake_waiting()
+
+    def _retry(self, index: int, events: Sequence[Event], name: str) -> bool:
+        """Send a failed item to run again, on another worker when there is one.
+
+        Its reports are not passed on: only those of its last run are, with
+        the count of its runs.  A run that is stopping retries nothing.
+        """
+        failed = self._failed_attempts.get(index, 0)
+        if self._stopping or failed >= self._retries or not _failed(events):
+            return False
+        self._failed_attempts[index] = failed + 1
+        self._queue.retry(index, avoid=name)
+        others = [
+            w for w in self._workers.values() if w.name != name and not (w.finishing or w.stopping)
+        ]
+        leaving = self._workers[name].finishing or self._workers[name].stopping
+        if not others and (self._initial_workers > 1 or leaving):
+            # Every other worker is leaving (or it was the last, and leaving
+            # too): start one to run it elsewhere.
+            self._queue.add_worker(worker_name(self._spawned))
+            self._spawn()
+        return True
 
     def on_exit(self, name: str, exit: WorkerExit) -> None:
         """Worker ``name`` ended: report what it lost and replace it if work is left."""

@@ -75,14 +75,17 @@ class HookRelay:
         """The node id of item ``index``, for messages."""
         return self._items[index].nodeid
 
-    def item_done(self, index: int, events: Sequence[Event], worker: str) -> None:
-        """Replay the events of item ``index``, which ``worker`` ran."""
+    def item_done(
+        self, index: int, events: Sequence[Event], worker: str, attempts: int = 1
+    ) -> None:
+        """Replay the events of item ``index``, which ``worker`` ran (``attempts`` times:
+        each report says so when it ran more than once)."""
         item = self._items[index]
         self._worker_of[item.nodeid] = worker
         self.last_item = item
-        self._replay(item, events)
+        self._replay(item, events, attempts)
 
-    def _replay(self, item: pytest.Item | None, events: Sequence[Event]) -> None:
+    def _replay(self, item: pytest.Item | None, events: Sequence[Event], attempts: int = 1) -> None:
         hook = self._config.hook
         for event in events:
             if item is None:  # events of no item: only warnings
@@ -94,6 +97,8 @@ class HookRelay:
                 case ["start"]:
                     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
                 case ["report", data]:
+                    if attempts > 1:
+                        data = {**data, "testfleet_attempts": attempts}
                     report = hook.pytest_report_from_serializable(
                         config=self._config, data=restore_tuples(data)
                     )

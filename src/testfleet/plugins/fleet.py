@@ -172,6 +172,7 @@ class FleetPlugin:
             describe=relay.describe,
             test_timeout=config.getoption("testfleet_test_timeout"),
             max_restarts=config.getoption("testfleet_max_restart"),
+            retries=config.getoption("testfleet_retry_failed"),
         )
         if source is not None:
             source.attach(controller)

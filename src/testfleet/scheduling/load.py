@@ -71,6 +71,9 @@ class _Group:
     piece: bool = False
     #: The resources its items hold; such a group is never split.
     holds: frozenset[str] = field(default_factory=frozenset)
+    #: A failed test sent to run again: the worker it failed on takes it only
+    #: when no other worker is left to.
+    avoid: str | None = None
 
 
 class WorkQueue:
@@ -122,6 +125,20 @@ class WorkQueue:
         queued = sum(len(g.items) for g in self._groups)
         if queued:
             self._mean_weight = self._queued_weight / queued
+
+    def retry(self, index: int, avoid: str) -> None:
+        """Queue item ``index`` to run again, first, on a worker other than ``avoid``
+        while another one takes work."""
+        group = self._group((index,))
+        group.avoid = avoid
+        self._groups.appendleft(group)
+        self._queued_weight += self._weight(group.items)
+
+    def _welcome(self, worker: str, group: _Group) -> bool:
+        """Whether ``worker`` may take ``group`` (a retry avoids the worker it failed on)."""
+        if group.avoid != worker:
+            return True
+        return not any(w != worker and w not in self._retired for w in self._reserved)
 
     @property
     def outstanding_weight(self) -> float:
@@ -306,7 +323,7 @@ class WorkQueue:
         if not reservation:
             for position in range(len(self._groups) - 1, -1, -1):
                 group = self._groups[position]
-                if not group.holds:
+                if not group.holds and self._welcome(worker, group):
                     del self._groups[position]
                     self._queued_weight -= self._weight(group.items)
                     reservation.extend(group.items)
@@ -364,7 +381,7 @@ class WorkQueue:
     def _next_position(self, worker: str) -> int | None:
         """Where the first unit ``worker`` may run now is in the plan."""
         for position, group in enumerate(self._groups):
-            if self._allowed(worker, group.holds):
+            if self._allowed(worker, group.holds) and self._welcome(worker, group):
                 return position
         return None
 
@@ -377,7 +394,11 @@ class WorkQueue:
             and self._allowed(worker, self._resources.of(reservation[0]), reserved=True)
             else 0
         )
-        queued = sum(len(g.items) for g in self._groups if self._allowed(worker, g.holds))
+        queued = sum(
+            len(g.items)
+            for g in self._groups
+            if self._allowed(worker, g.holds) and self._welcome(worker, g)
+        )
         others = sum(
             1
             for name, reserved in self._reserved.items()
