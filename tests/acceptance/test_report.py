@@ -209,3 +209,41 @@ def test_testfleet_report_says_what_is_missing(pytester: pytest.Pytester, run: R
     assert suffix.ret == 4
     suffix.stderr.fnmatch_lines(["*expected -o PATH.html or -o PATH.json"])
     assert not (pytester.path / "out.html").exists()
+
+
+def test_quarantined_and_flaky_tests_show(pytester: pytest.Pytester, run: Run) -> None:
+    """The quarantine's tests, run or not, and a test that passed on a retry are in the report."""
+    pytester.makepyfile(
+        test_a="""
+        import pathlib
+
+        def test_fails():
+            assert False
+
+        def test_flips():
+            mark = pathlib.Path(__file__).with_name("flipped")
+            if not mark.exists():
+                mark.write_text("once")
+                assert False
+
+        def test_ok():
+            pass
+        """
+    )
+    pytester.makepyprojecttoml(
+        '[tool.testfleet]\nquarantine = ["test_a.py::test_fails", "test_a.py::test_gone"]\n'
+    )
+
+    result = run("--workers=2", "--retry-failed=1", "--report=out.json")
+
+    assert result.ret == pytest.ExitCode.OK
+    doc = load(pytester.path / "out.json")
+    assert doc["quarantined"] == [
+        {"nodeid": "test_a.py::test_fails", "outcome": "failed"},
+        {"nodeid": "test_a.py::test_gone", "outcome": None},
+    ]
+    tests = {t["nodeid"]: t for t in doc["tests"]}
+    assert tests["test_a.py::test_flips"]["flaky"] is True
+    assert tests["test_a.py::test_flips"]["attempts"] == 2
+    assert tests["test_a.py::test_fails"]["quarantined"] is True
+    assert (doc["run"]["flaky"], doc["run"]["quarantined"]) == (1, 1)

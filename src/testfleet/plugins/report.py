@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from testfleet.plugins.keys import FINISHED_RUN
+from testfleet.plugins.keys import FINISHED_RUN, QUARANTINE
 
 if TYPE_CHECKING:
     from testfleet.history import HistoryStore
@@ -75,7 +75,10 @@ class ReportPlugin:
             except HistoryError as exc:
                 self._warnings.append(f"{exc} (the report is written without trends)")
         try:
-            write_report(self.path, finished, runs=runs, flaky=flaky)
+            quarantine: frozenset[str] = self._config.stash.get(QUARANTINE, frozenset())
+            write_report(
+                self.path, finished, runs=runs, flaky=flaky, quarantined=sorted(quarantine)
+            )
         except (OSError, ValueError) as exc:
             self._warnings.append(
                 f"testfleet: the report could not be written to {self.path} ({reason(exc)}); "
