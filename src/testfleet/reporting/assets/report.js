@@ -288,7 +288,8 @@
     node.appendChild(el("div", { cls: "controls" }, [reset, range]));
     node.appendChild(el("div", { id: "timeline-wrap" }, [canvas, tip]));
 
-    var LABEL = 150, AXIS = 22, LANE = 20, GAP = 4, NODE = 20;
+    // Lanes are taller when there are few of them; 64 workers still fit a screen.
+    var LABEL = 150, AXIS = 22, LANE = lanes.length <= 8 ? 28 : lanes.length <= 24 ? 20 : 12, GAP = 4, NODE = 20;
     var rows = [], y = AXIS, lastNode;
     lanes.forEach(function (lane) {
       if (lane.node && lane.node !== lastNode) { rows.push({ node: lane.node, y: y }); y += NODE; }
@@ -506,7 +507,8 @@
       ["set-ups", function (f) { return count(f.count); }, "n"],
       ["total", function (f) { return seconds(f.seconds); }, "n"],
       ["slowest", function (f) { return seconds(f.slowest); }, "n"]
-    ], doc.fixtures.slice(0, 40)) : empty("No fixture timings were recorded."));
+    ], doc.fixtures.slice(0, 20)) : empty("No fixture timings were recorded."));
+    if (doc.fixtures.length > 20) fixtures.appendChild(el("p", { cls: "note", text: "and " + count(doc.fixtures.length - 20) + " more in the JSON document" }));
     grid.appendChild(tests);
     grid.appendChild(fixtures);
     node.appendChild(grid);
