@@ -81,8 +81,9 @@ class Phases:
         elif decided is not None:
             self.outcome = decided
 
-    def result(self, nodeid: str, worker: str | None) -> TestResult:
-        """The test's result, as the history records it."""
+    def result(self, nodeid: str, worker: str | None, **figures: Any) -> TestResult:
+        """The test's result, as the history records it; ``figures`` are the rest of
+        its fields (CPU, memory, category...)."""
         return TestResult(
             nodeid=nodeid,
             outcome="error" if self.error else (self.outcome or "passed"),
@@ -92,7 +93,7 @@ class Phases:
             worker=worker,
             start=self.start,
             attempts=self.attempts,
-            quarantined=self.quarantined,
+            **{"quarantined": self.quarantined, **figures},
         )
 
 
@@ -141,12 +142,14 @@ class FixtureTimer:
 class RunRecorder:
     """Gathers the run's results and figures into a ``FinishedRun`` at its end."""
 
-    def __init__(self, config: pytest.Config, fixtures: FixtureTimer) -> None:
+    def __init__(self, config: pytest.Config, fixtures: FixtureTimer | None) -> None:
+        """``fixtures`` times the fixtures when the run is monitored; None when it is not."""
         from testfleet.monitoring.usage import UsageMeter
 
         self._config = config
         self._fixtures = fixtures
-        self._meter = UsageMeter()
+        #: Measures the tests run in this process, when the run is monitored.
+        self._meter = UsageMeter() if fixtures is not None else None
         self.started = 0.0
         self._tests: dict[str, Phases] = {}
         self._interrupted = False
@@ -157,11 +160,11 @@ class RunRecorder:
         self.started = time.time()
 
     def pytest_runtest_logstart(self) -> None:
-        if not self._config.stash.get(IN_WORKERS, False):
+        if self._meter is not None and not self._config.stash.get(IN_WORKERS, False):
             self._meter.start()
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        if not self._config.stash.get(IN_WORKERS, False):
+        if self._meter is not None and not self._config.stash.get(IN_WORKERS, False):
             self._usage[nodeid] = self._meter.stop()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -185,21 +188,20 @@ class RunRecorder:
         worker_of = config.stash.get(WORKER_OF, {})
         facts = config.stash.get(PLAN_FACTS, None)
         quarantine = config.stash.get(QUARANTINE, frozenset())
+        categories = facts.categories if facts is not None else {}
+        resources = facts.resources if facts is not None else {}
         results = []
         for nodeid, phases in self._tests.items():
-            result = phases.result(nodeid, worker_of.get(nodeid))
             cpu, peak = self._usage.get(nodeid, (None, None))
-            category = facts.categories.get(nodeid) if facts is not None else None
-            held = facts.resources.get(nodeid, ()) if facts is not None else ()
-            quarantined = result.quarantined or is_quarantined(nodeid, quarantine)
             results.append(
-                _with(
-                    result,
+                phases.result(
+                    nodeid,
+                    worker_of.get(nodeid),
                     cpu=cpu,
                     peak_rss=peak,
-                    category=category,
-                    resources=held,
-                    quarantined=quarantined,
+                    category=categories.get(nodeid),
+                    resources=resources.get(nodeid, ()),
+                    quarantined=phases.quarantined or is_quarantined(nodeid, quarantine),
                 )
             )
         monitor = config.stash.get(MONITOR, None)
@@ -232,6 +234,8 @@ class RunRecorder:
     def _fixture_timings(self) -> tuple[FixtureTiming, ...]:
         from testfleet.monitoring.usage import FixtureTally
 
+        if self._fixtures is None:
+            return ()
         tally = FixtureTally()
         tally.merge(self._fixtures.tally.rows())
         for output in self._config.stash.get(WORKER_OUTPUTS, []):
@@ -254,12 +258,6 @@ class RunRecorder:
             terminalreporter.write_line(line, yellow=True)
         if self._config.stash.get(IN_WORKERS, False) and self._config.get_verbosity() >= -1:
             terminalreporter.write_line(run_line(finished.run))
-
-
-def _with(result: TestResult, **changes: Any) -> TestResult:
-    import dataclasses
-
-    return dataclasses.replace(result, **changes)
 
 
 #: The recorder, when testfleet handles the run.
