@@ -8,6 +8,7 @@ import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from testfleet import __version__
@@ -102,7 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("sources", nargs="+", type=Path, metavar="SOURCE.db")
     merge.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.db")
+    for module in _history_commands():
+        module.add_parser(commands)
     return parser
+
+
+def _history_commands() -> list[ModuleType]:
+    """The modules of the commands that read the history: trends, flaky, report."""
+    from testfleet.commands import flaky, report, trends
+
+    return [trends, flaky, report]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return discover(options.paths, passthrough, history=options.history, as_json=options.json)
     if options.command == "plan":
         return plan(options.paths, passthrough, history=options.history, counts=options.workers)
+    for module in _history_commands():
+        if options.command == module.NAME:
+            return int(module.run(options))
     return merge(options.sources, options.output)
 
 

@@ -163,9 +163,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         type=_non_negative_seconds,
         default=0.5,
-        help="With --workers: sample the CPU and memory of every worker and of the machine "
-        "this often (default 0.5; 0 turns sampling off). Each test's CPU time and peak "
-        "memory are measured either way.",
+        help="Sample the CPU and memory of every worker and of the machine this often "
+        "(with --workers), and measure each test's CPU time and peak memory and each "
+        "fixture's set-up time (default 0.5; 0 turns monitoring off).",
     )
     group.addoption(
         "--retry-failed",
@@ -239,6 +239,10 @@ def pytest_configure(config: pytest.Config) -> None:
     handled = any(option is not None for option in (workers, history, shard, fleet, report))
     if handled:
         _register_recorder(config)
+    if report is not None:
+        from testfleet.plugins.report import register as register_report
+
+        register_report(config, report)
     if workers is not None or history is not None or shard is not None or fleet is not None:
         # A run that will plan (workers, a fleet, or a shard split by --history)
         # reads the history's estimates while pytest collects.
@@ -270,8 +274,10 @@ def _register_recorder(config: pytest.Config) -> None:
     from testfleet.plugins.quarantine import register as register_quarantine
     from testfleet.plugins.recorder import RECORDER, FixtureTimer, RunRecorder
 
-    fixtures = FixtureTimer()
-    config.pluginmanager.register(fixtures, "testfleet-fixture-timer")
+    fixtures = None
+    if config.getoption("testfleet_monitor_interval") > 0:
+        fixtures = FixtureTimer()
+        config.pluginmanager.register(fixtures, "testfleet-fixture-timer")
     recorder = RunRecorder(config, fixtures)
     config.stash[RECORDER] = recorder
     config.pluginmanager.register(recorder, "testfleet-recorder")

@@ -131,8 +131,9 @@ class FleetPlugin:
             compat.prepare_worker(config)
             shared.forget_in_worker()
 
-        # Each test's CPU and memory are measured in its worker when the run is recorded.
-        meter = UsageMeter() if RECORDER in config.stash else None
+        # Each test's CPU and memory are measured in its worker when the run is monitored.
+        monitored = RECORDER in config.stash and config.getoption("testfleet_monitor_interval")
+        meter = UsageMeter() if monitored else None
 
         def setup_of(name: str) -> WorkerSetup:
             return WorkerSetup(
