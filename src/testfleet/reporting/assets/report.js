@@ -3,7 +3,8 @@
  * Everything is built from that document with DOM calls (textContent, never innerHTML), so a
  * test id cannot inject markup.  The timeline draws every test on one <canvas>: 10 000 tests
  * would be 10 000 DOM nodes otherwise.  The page writes how long it took and the errors it
- * met on <body> (data-render-ms, data-script-ms, data-errors), for tests that read the DOM.
+ * met on the body element (data-render-ms, data-script-ms, data-errors), for tests that read
+ * the DOM.
  */
 (function () {
   "use strict";
