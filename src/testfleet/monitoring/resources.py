@@ -108,9 +108,11 @@ class ResourceMonitor:
         """Take a sample if one is due."""
         if now < self._next:
             return
-        # The next one is due an interval after this one was due, never in
-        # the past: a loop that slept long takes one sample, not a burst.
-        self._next = max(self._next + self._interval, now)
+        # The next one is due an interval after this one was due; after a
+        # loop that slept long, an interval from now: one sample, not a burst.
+        self._next += self._interval
+        if self._next <= now:
+            self._next = now + self._interval
         self.sample(now)
 
     def sample(self, now: float) -> None:
