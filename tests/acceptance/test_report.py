@@ -154,7 +154,8 @@ def test_an_unwritable_path_costs_one_line(pytester: pytest.Pytester, run: Run) 
 
 
 def test_a_broken_history_still_gives_a_report(pytester: pytest.Pytester, run: Run) -> None:
-    """A history that is no database costs warning lines; the report is written without trends."""
+    """A history that is no database costs one warning line; the report is written without
+    trends."""
     pytester.makepyfile(test_a="def test_ok():\n    pass\n")
     (pytester.path / "broken.db").write_bytes(b"this is not a database\x00" * 100)
 
@@ -162,6 +163,7 @@ def test_a_broken_history_still_gives_a_report(pytester: pytest.Pytester, run: R
 
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*broken.db*", "testfleet: report written to *out.json"])
+    assert result.stdout.str().count("broken.db") == 1
     doc = load(pytester.path / "out.json")
     assert doc["trends"] == []
     assert len(doc["tests"]) == 1

@@ -333,6 +333,11 @@ class HistoryPlugin:
                 self._disable(exc)
         return self._store
 
+    @property
+    def failed(self) -> bool:
+        """Whether the store failed in this run (and said so): it is not used again."""
+        return self._spec == ""
+
     def _disable(self, error: Exception) -> None:
         """One warning line; the run goes on without history."""
         if self._spec == "":

@@ -101,6 +101,8 @@ class ReportPlugin:
         config = self._config
         if config.getoption("testfleet_no_history") or HISTORY_PLUGIN not in config.stash:
             return None
+        if config.stash[HISTORY_PLUGIN].failed:
+            return None  # it said why already: the report goes without history
         spec: str | None = config.getoption("testfleet_history")
         if spec is None and not (config.rootpath / DEFAULT_PATH).exists():
             return None  # nothing recorded; opening the store would create it
