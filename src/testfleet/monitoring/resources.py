@@ -38,12 +38,20 @@ class PsutilProbe:
     """A :class:`Probe` on psutil."""
 
     def __init__(self, disk: Path) -> None:
-        import psutil
-
-        self._psutil = psutil
         self._disk = str(disk)
         self._processes: dict[int, Any] = {}
-        psutil.cpu_percent(None)  # the first reading starts the interval
+        self._loaded: Any = None
+
+    @property
+    def _psutil(self) -> Any:
+        # Imported at the first sample, which the loop takes once the workers
+        # run, rather than before they start: the import takes ~30 ms.
+        if self._loaded is None:
+            import psutil
+
+            self._loaded = psutil
+            psutil.cpu_percent(None)  # the first reading starts the interval
+        return self._loaded
 
     def process(self, pid: int) -> tuple[float, int] | None:
         psutil = self._psutil
