@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from testfleet.history._details import read_details
 from testfleet.history._sql import (
     CACHE_COLUMNS,
     CACHE_VERSION,
@@ -25,7 +26,6 @@ from testfleet.history._sql import (
     TOTAL_COLUMNS,
     USAGE_COLUMNS,
     ImportedRun,
-    read_details,
     result_from_row,
     run_from_row,
 )
