@@ -49,6 +49,10 @@ results = st.builds(
     start=st.none() | seconds,
     rerun_after=st.none() | st.text(max_size=10),
     message=st.text(max_size=50),
+    cpu=st.none() | seconds,
+    peak_rss=st.none() | st.integers(0, 1 << 40),
+    attempts=st.integers(1, 5),
+    quarantined=st.booleans(),
 )
 
 
@@ -256,6 +260,29 @@ def test_the_whole_run_line_names_counts_and_where_tests_failed() -> None:
     assert run_line([_result("a", "passed")]) == "testfleet fleet: 1 node, 1 test: 1 passed"
     blocks = failures(found)
     assert [b.split()[1] for b in blocks] == ["a.py::t2", "a.py::t3", "a.py::t4"]
+
+
+def test_a_quarantined_failure_is_named_but_fails_nothing() -> None:
+    found = [
+        FleetResult("a.py::t1", "passed", "ci-1", "gw0"),
+        FleetResult("a.py::t2", "failed", "ci-1", "gw0", quarantined=True),
+        FleetResult("a.py::t3", "passed", "ci-1", "gw0", quarantined=True),
+    ]
+    assert run_line(found) == "testfleet fleet: 1 node, 3 tests: 2 passed, 1 quarantined"
+    assert failures(found) == []
+    assert not any(r.fails_run for r in found)
+    suite = ET.fromstring(junit_xml(found, "pytest", {}))[0]
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ['"cpu":-1', '"peak_rss":1.5', '"attempts":0', '"quarantined":"yes"'],
+)
+def test_monitoring_fields_of_a_result_are_checked(extra: str) -> None:
+    text = encode_result(_result("a", "passed"))[:-1] + "," + extra + "}"
+    with pytest.raises(MalformedEntry):
+        decode_result(text)
 
 
 def test_the_junit_file_names_tests_as_pytest_does() -> None:

@@ -300,7 +300,7 @@ def fleet_report(url: str, run_id: str, junitxml: Path | None) -> int:
     if junitxml is not None:
         junitxml.parent.mkdir(parents=True, exist_ok=True)
         junitxml.write_bytes(junit_xml(results, "pytest", {"testfleet_run_id": run_id}))
-    if any(r.outcome in ("failed", "error") for r in results):
+    if any(r.fails_run for r in results):
         return _FAILED
     if len(results) < meta.tests:
         print(

@@ -456,6 +456,12 @@ def test_the_history_records_one_run_of_every_node(
         results = db.execute(
             "SELECT nodeid, outcome FROM testfleet_results WHERE run_id = ?", (run_id,)
         ).fetchall()
+        measured = db.execute(
+            "SELECT COUNT(*) FROM testfleet_results WHERE run_id = ? "
+            "AND cpu_seconds IS NOT NULL AND peak_rss_bytes > 0",
+            (run_id,),
+        ).fetchone()[0]
+    assert measured == 30  # each test's figures travel with its result, from every node
     assert status == "complete"
     assert exit_code == 1
     assert sorted(nodeid for nodeid, _ in results) == sorted(

@@ -81,9 +81,7 @@ def test_each_test_records_its_cpu_and_peak_memory_and_the_run_its_samples(
     assert slow.seconds >= 0.3
 
 
-def test_a_monitor_interval_of_0_turns_monitoring_off(
-    pytester: pytest.Pytester, run: Run
-) -> None:
+def test_a_monitor_interval_of_0_turns_monitoring_off(pytester: pytest.Pytester, run: Run) -> None:
     """No samples, no per-test figures, no fixture timings: the run is recorded without."""
     pytester.makepyfile(test_monitored=SUITE)
 

@@ -183,11 +183,29 @@ class FleetResult:
     rerun_after: str | None = None
     #: The failure's text (bounded), for a failed or erroring test.
     message: str = ""
+    #: CPU seconds and peak RSS (bytes) its worker measured; None when not monitored.
+    cpu: float | None = None
+    peak_rss: int | None = None
+    #: How many times it ran on its node (``--retry-failed``), and whether it is quarantined.
+    attempts: int = 1
+    quarantined: bool = False
 
     @property
     def duration(self) -> float:
         """The test's time, all phases."""
         return self.setup + self.call + self.teardown
+
+    @property
+    def fails_run(self) -> bool:
+        """Whether it fails the run: it failed or erred, and is not quarantined."""
+        return self.outcome in ("failed", "error") and not self.quarantined
+
+    @property
+    def shown(self) -> str:
+        """Its outcome as the run's summary names it: a quarantined failure is ``quarantined``."""
+        if self.quarantined and self.outcome in ("failed", "error"):
+            return "quarantined"
+        return self.outcome
 
     def to_test_result(self, run_started: float) -> TestResult:
         """The history's record of the test; ``start`` becomes relative to ``run_started``."""
@@ -199,6 +217,10 @@ class FleetResult:
             teardown=self.teardown,
             worker=f"{self.node}/{self.worker}",
             start=None if self.start is None else max(0.0, self.start - run_started),
+            cpu=self.cpu,
+            peak_rss=self.peak_rss,
+            attempts=self.attempts,
+            quarantined=self.quarantined,
         )
 
 
@@ -217,6 +239,15 @@ def encode_result(result: FleetResult) -> str:
         "rerun_after": result.rerun_after,
         "message": result.message[:MAX_MESSAGE],
     }
+    # What monitoring and retries add is written only when there is something to say.
+    if result.cpu is not None:
+        body["cpu"] = result.cpu
+    if result.peak_rss is not None:
+        body["peak_rss"] = result.peak_rss
+    if result.attempts != 1:
+        body["attempts"] = result.attempts
+    if result.quarantined:
+        body["quarantined"] = True
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -227,6 +258,8 @@ def decode_result(text: str) -> FleetResult:
     node, worker = body.get("node"), body.get("worker")
     phases = [body.get(k, 0.0) for k in ("setup", "call", "teardown")]
     start, rerun, message = body.get("start"), body.get("rerun_after"), body.get("message", "")
+    cpu, peak, attempts = body.get("cpu"), body.get("peak_rss"), body.get("attempts", 1)
+    quarantined = body.get("quarantined", False)
     if (
         not isinstance(nodeid, str)
         or not nodeid
@@ -237,6 +270,10 @@ def decode_result(text: str) -> FleetResult:
         or not (start is None or _seconds(start))
         or not (rerun is None or isinstance(rerun, str))
         or not isinstance(message, str)
+        or not (cpu is None or _seconds(cpu))
+        or not (peak is None or (type(peak) is int and peak >= 0))
+        or not (type(attempts) is int and attempts >= 1)
+        or not isinstance(quarantined, bool)
     ):
         raise MalformedEntry(f"not a test result: {text[:80]!r}")
     return FleetResult(
@@ -250,6 +287,10 @@ def decode_result(text: str) -> FleetResult:
         start=None if start is None else float(start),
         rerun_after=rerun,
         message=message,
+        cpu=None if cpu is None else float(cpu),
+        peak_rss=peak,
+        attempts=attempts,
+        quarantined=quarantined,
     )
 
 

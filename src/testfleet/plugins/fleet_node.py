@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from testfleet.plugins.keys import FLEET, WORKER_OF
+from testfleet.categories.quarantine import is_quarantined
+from testfleet.plugins.keys import FLEET, QUARANTINE, USAGE_OF, WORKER_OF
 
 if TYPE_CHECKING:
     from testfleet.distributed.marks import StartMarks
@@ -255,6 +256,8 @@ class FleetNodePlugin:
         if phases is None:
             return
         result = phases.result(nodeid, None)
+        cpu, peak = self._config.stash.get(USAGE_OF, {}).get(nodeid, (None, None))
+        quarantine = self._config.stash.get(QUARANTINE, frozenset())
         self.source.test_finished(
             FleetResult(
                 nodeid=nodeid,
@@ -267,6 +270,10 @@ class FleetNodePlugin:
                 start=phases.start,
                 rerun_after=self.source.rerun_after.get(nodeid),
                 message=self._messages.pop(nodeid, ""),
+                cpu=cpu,
+                peak_rss=peak,
+                attempts=result.attempts,
+                quarantined=result.quarantined or is_quarantined(nodeid, quarantine),
             )
         )
 
@@ -298,7 +305,7 @@ class FleetNodePlugin:
             host=f"fleet {self._settings.run_id} ({len(nodes)} nodes)",
             commit=git_commit(self._config),
             arguments=tuple(self._config.invocation_params.args),
-            exit_code=1 if any(r.outcome in ("failed", "error") for r in results) else 0,
+            exit_code=1 if any(r.fails_run for r in results) else 0,
             status="complete",
         )
         history.record_fleet_run(run, [r.to_test_result(started) for r in results])
@@ -309,5 +316,5 @@ class FleetNodePlugin:
         from testfleet.reporting.fleet import run_line
 
         results, _ = self._whole
-        bad = any(r.outcome in ("failed", "error") for r in results)
+        bad = any(r.fails_run for r in results)
         terminalreporter.write_line(run_line(results), red=bad, green=not bad)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from testfleet.distributed.protocol import FleetResult
 
 #: The order outcomes are named in the whole-run line.
-_ORDER = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+_ORDER = ("passed", "failed", "error", "quarantined", "skipped", "xfailed", "xpassed")
 _BAD = ("failed", "error")
 
 
@@ -25,7 +25,7 @@ def run_line(results: Sequence[FleetResult]) -> str:
     The nodes counted are those that ran a test: every node of a complete run
     then prints the same line, also one that joined after the work was gone.
     """
-    counts: Counter[str] = Counter(r.outcome for r in results)
+    counts: Counter[str] = Counter(r.shown for r in results)
     nodes = len({r.node for r in results})
     parts = []
     for outcome in _ORDER:
@@ -34,7 +34,7 @@ def run_line(results: Sequence[FleetResult]) -> str:
         word = "errors" if outcome == "error" and counts[outcome] != 1 else outcome
         part = f"{counts[outcome]} {word}"
         if outcome in _BAD:
-            where = sorted({r.node for r in results if r.outcome == outcome})
+            where = sorted({r.node for r in results if r.shown == outcome})
             part += f" (on {'node' if len(where) == 1 else 'nodes'} {', '.join(where)})"
         parts.append(part)
     reruns = sum(1 for r in results if r.rerun_after)
@@ -49,7 +49,7 @@ def failures(results: Sequence[FleetResult]) -> list[str]:
     """One block per failed or erroring test: where it ran and what it said."""
     blocks = []
     for result in sorted(results, key=lambda r: r.nodeid):
-        if result.outcome not in _BAD:
+        if not result.fails_run:
             continue
         head = f"{result.outcome.upper()} {result.nodeid} (node {result.node}, {result.worker})"
         if result.rerun_after:
@@ -60,14 +60,14 @@ def failures(results: Sequence[FleetResult]) -> list[str]:
 
 def junit_xml(results: Sequence[FleetResult], name: str, properties: Mapping[str, str]) -> bytes:
     """One JUnit XML document of the whole run, shaped like pytest's ``--junitxml``."""
-    counts = Counter(r.outcome for r in results)
+    counts = Counter(r.shown for r in results)
     suite = ET.Element(
         "testsuite",
         name=name,
         tests=str(len(results)),
         failures=str(counts["failed"]),
         errors=str(counts["error"]),
-        skipped=str(counts["skipped"] + counts["xfailed"]),
+        skipped=str(counts["skipped"] + counts["xfailed"] + counts["quarantined"]),
         time=f"{sum(r.duration for r in results):.3f}",
     )
     if properties:
@@ -86,7 +86,9 @@ def junit_xml(results: Sequence[FleetResult], name: str, properties: Mapping[str
         for key, value in case_props.items():
             ET.SubElement(props, "property", name=key, value=value)
         message = result.message.splitlines()[-1] if result.message else result.outcome
-        if result.outcome == "failed":
+        if result.shown == "quarantined":
+            ET.SubElement(case, "skipped", type="pytest.xfail", message=f"quarantined: {message}")
+        elif result.outcome == "failed":
             ET.SubElement(case, "failure", message=message).text = result.message
         elif result.outcome == "error":
             ET.SubElement(case, "error", message=message).text = result.message
