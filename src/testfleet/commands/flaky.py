@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
 
 def run(options: argparse.Namespace) -> int:
     """Print the flaky tests; return the exit code."""
-    from testfleet.commands.trends import USAGE, finished_runs, open_history
+    from testfleet.commands.stores import USAGE, finished_runs, open_history
     from testfleet.history import HistoryError
     from testfleet.monitoring.flaky import observe, scores
     from testfleet.reporting.flaky import format_flaky, to_json

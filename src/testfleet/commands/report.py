@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
 
 def run(options: argparse.Namespace) -> int:
     """Write the report; return the exit code (4 when the store, run or path will not do)."""
-    from testfleet.commands.trends import open_history
+    from testfleet.commands.stores import open_history
     from testfleet.history import HistoryError
     from testfleet.model.history import FinishedRun
     from testfleet.plugins.report import SUFFIXES, history_of, reason, write_report
@@ -81,7 +81,7 @@ def _choose(runs: Sequence[RunRecord], run_id: int | None) -> RunRecord | str:
 
 def _fail(message: str) -> int:
     """Say what is wrong on one line; the exit code of a usage error."""
-    from testfleet.commands.trends import USAGE
+    from testfleet.commands.stores import USAGE
 
     print(message, file=sys.stderr)
     return USAGE
