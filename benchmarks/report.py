@@ -196,8 +196,9 @@ def synthetic_run(tests: int = 10_000, workers: int = 2, *, seed: int = 0) -> Sy
     return Synthetic(FinishedRun(run, tuple(results), details), history, flaky, quarantined)
 
 
-def _render(chromium: str, page: Path) -> tuple[float, float, int, int]:
-    """Open ``page`` once: (the page's render ms, the process wall ms, errors, lanes)."""
+def open_page(chromium: str, page: Path, timeout: float = 120) -> tuple[float, str]:
+    """Open ``page`` once in headless Chromium: the process wall in ms, and the DOM it
+    printed once the page had loaded and its scripts ran."""
     began = time.perf_counter()
     done = subprocess.run(
         [
@@ -211,11 +212,16 @@ def _render(chromium: str, page: Path) -> tuple[float, float, int, int]:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=True,
     )
-    wall_ms = (time.perf_counter() - began) * 1000
-    body = re.search(r"<body([^>]*)>", done.stdout)
+    return (time.perf_counter() - began) * 1000, done.stdout
+
+
+def _render(chromium: str, page: Path) -> tuple[float, float, int, int]:
+    """Open ``page`` once: (the page's render ms, the process wall ms, errors, lanes)."""
+    wall_ms, dom = open_page(chromium, page)
+    body = re.search(r"<body([^>]*)>", dom)
     if body is None:
         raise RuntimeError("Chromium printed no <body>")
     attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', body.group(1)))

@@ -22,13 +22,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib
+from report import open_page
 
 FILES = 20
 PAGES = ("empty", "testfleet", "pytest-html")
@@ -45,27 +45,6 @@ def write_suite(directory: Path, tests: int) -> None:
             encoding="utf-8",
         )
     (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-
-
-def open_page(chromium: str, page: Path) -> tuple[float, str]:
-    """Open ``page`` once: the process wall in ms and the DOM it printed."""
-    began = time.perf_counter()
-    done = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1400,1800",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return (time.perf_counter() - began) * 1000, done.stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     own: list[float] = []
     for rep in range(options.repeat):
         for name in benchlib.rotated(list(PAGES), rep):
-            wall, dom = open_page(options.chromium, pages[name])
+            wall, dom = open_page(options.chromium, pages[name], timeout=600)
             walls[name].append(wall)
             print(f"rep {rep} {name:12} {wall:8.0f} ms")
             if name == "testfleet":

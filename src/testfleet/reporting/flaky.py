@@ -70,16 +70,18 @@ def to_json(found: Sequence[FlakyScore], *, runs: int, outages: Collection[int])
     document = {
         "runs": runs,
         "outages": sorted(outages),
-        "flaky": [
-            {
-                "nodeid": s.nodeid,
-                "score": round(s.score, 3),
-                "certain": s.certain,
-                "samples": s.samples,
-                "flips": s.flips,
-                "evidence": s.evidence,
-            }
-            for s in found
-        ],
+        "flaky": [score_json(s) for s in found],
     }
     return json.dumps(document, indent=2, sort_keys=True)
+
+
+def score_json(score: FlakyScore) -> dict[str, object]:
+    """One flaky test as the JSON of ``testfleet flaky`` and of the report show it."""
+    return {
+        "nodeid": score.nodeid,
+        "score": round(score.score, 3),
+        "certain": score.certain,
+        "samples": score.samples,
+        "flips": score.flips,
+        "evidence": score.evidence,
+    }

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from testfleet.model.history import FinishedRun, RunRecord, TestResult
+from testfleet.reporting.flaky import score_json
 
 if TYPE_CHECKING:
     from testfleet.monitoring.flaky import FlakyScore
@@ -105,17 +106,7 @@ def report_document(
         "categories": _groups((r.category, r) for r in results),
         "resources": _groups((name, r) for r in results for name in r.resources),
         "trends": _trends(run, history_runs, trends),
-        "flaky": [
-            {
-                "nodeid": s.nodeid,
-                "score": round(s.score, 3),
-                "certain": s.certain,
-                "samples": s.samples,
-                "flips": s.flips,
-                "evidence": s.evidence,
-            }
-            for s in flaky
-        ],
+        "flaky": [score_json(s) for s in flaky],
         "quarantined": _quarantined(results, quarantined_names),
     }
     if run.cache is not None:
