@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         label="trivial5k",
         timeout=300,
     )
+    plugins = benchlib.pytest_plugins(env, suite_dir)
     walls: dict[str, list[float]] = {way: [] for way in WAYS}
     cpus: dict[str, list[float]] = {way: [] for way in WAYS}
     figures: dict[str, tuple[int, int, int]] = {}
@@ -130,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"`--workers {options.workers}` with the history on, {options.repeat} "
             "interleaved repetitions, each from a copy of the same seeded history; medians. "
             "Monitored is the default (samples every 0.5 s, each test's CPU and peak memory, "
-            "fixture timings); not monitored is `--monitor-interval=0`.",
+            "fixture timings); not monitored is `--monitor-interval=0`. Plugins loaded: "
+            + (", ".join(plugins) or "none but testfleet")
+            + " (a plugin with autouse fixtures adds per-test work of its own to both ways).",
             "",
             benchlib.md_table(
                 [
