@@ -8,8 +8,14 @@ from a copy of the same history (seeded by the warm-up runs), so both plan alike
 neither grows the other's. The two ways alternate, in rotating order, and the medians
 are compared: the goal is a monitored run within 5 % of the one without.
 
-Usage: ``python benchmarks/monitoring.py [--repeat 7] [--workers 2] [--out
-docs/benchmarks.md]`` (about 2 minutes on 2 cores).
+With ``--peer-python PYTHON`` (an interpreter whose environment has pytest-monitor, the
+plugin that records per-test CPU and memory for serial runs), the first ``--peer-files``
+files of the suite also run serially under that interpreter with pytest-monitor and with
+``-p no:monitor``, interleaved, and the cost per test and the outcomes are reported.
+
+Usage: ``python benchmarks/monitoring.py [--repeat 7] [--workers 2] [--peer-python
+PYTHON] [--out docs/benchmarks.md]`` (about 2 minutes on 2 cores, and one more with
+the peer).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +47,58 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=benchlib.DEFAULT_OUT)
     parser.add_argument("--workdir", type=Path, default=benchlib.DEFAULT_WORKDIR)
+    parser.add_argument("--peer-python", help="an interpreter with pytest-monitor installed")
+    parser.add_argument("--peer-files", type=int, default=2)
     return parser.parse_args(argv)
+
+
+def peer_lines(
+    python: str, *, suite_dir: Path, files: int, repeat: int, logs: Path, env: dict[str, str]
+) -> list[str]:
+    """pytest-monitor on the first ``files`` files, serially, against the same without it."""
+    chosen = sorted(p.name for p in suite_dir.glob("test_*.py"))[:files]
+    ways = {"pytest-monitor": [], "without (-p no:monitor)": ["-p", "no:monitor"]}
+    walls: dict[str, list[float]] = {way: [] for way in ways}
+    counts: dict[str, dict[str, int] | None] = {}
+    for rep in range(repeat):
+        for way in benchlib.rotated(list(ways), rep):
+            (suite_dir / ".pymon").unlink(missing_ok=True)
+            log = logs / f"peer-{way.split()[0]}-{rep}.log"
+            cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", *ways[way], *chosen]
+            measure = benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=900)
+            walls[way].append(measure.wall)
+            counts[way] = benchlib.parse_summary(log.read_text(encoding="utf-8", errors="replace"))
+    (suite_dir / ".pymon").unlink(missing_ok=True)
+    meta = suites.load_meta(suite_dir)
+    tests = len(chosen) * meta["tests"] // meta["files"]
+    monitored, plain = (statistics.median(walls[w]) for w in ways)
+    version = subprocess.run(
+        [python, "-c", "import importlib.metadata as m; print(m.version('pytest-monitor'))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return [
+        "",
+        f"The peer, pytest-monitor {version} (`--peer-python`): the first {len(chosen)} files "
+        f"of the suite ({tests} tests), serially, {repeat} interleaved repetitions, medians:",
+        "",
+        benchlib.md_table(
+            ["way", "wall s", "per test ms", "outcomes"],
+            [
+                [
+                    way,
+                    f"{statistics.median(walls[way]):.2f}",
+                    f"{statistics.median(walls[way]) / tests * 1000:.2f}",
+                    ", ".join(f"{n} {k}" for k, n in (counts[way] or {}).items()),
+                ]
+                for way in ways
+            ],
+        ),
+        "",
+        f"pytest-monitor adds {(monitored - plain) / tests * 1000:.1f} ms per test "
+        f"({monitored / plain:.1f}{X} the run without it).",
+    ]
 
 
 def command(history: Path, workers: int, extra: Sequence[str]) -> list[str]:
@@ -123,6 +181,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if way in wall and off in wall
     ]
     ratio = wall["monitored"] / wall[off] if rows else None
+    peer = (
+        peer_lines(
+            options.peer_python,
+            suite_dir=suite_dir,
+            files=options.peer_files,
+            repeat=3,
+            logs=logs,
+            env=env,
+        )
+        if options.peer_python
+        else []
+    )
     body = "\n".join(
         [
             "## Monitoring: what sampling and per-test figures cost",
@@ -154,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if ratio is not None
                 else "not measured (see problems)."
             ),
+            *peer,
             *([""] + [f"- problem: {p}" for p in problems] if problems else []),
         ]
     )

@@ -18,7 +18,8 @@ from typing import Any, Final, TypeAlias
 _HEADER: Final = struct.Struct(">I")
 
 #: One event of a test, in the order it happened in the worker:
-#: ``["start"]``, ``["report", <serialised report>]``, ``["finish"]`` or
+#: ``["start"]``, ``["report", <serialised report>]``, ``["finish"]`` (with the
+#: test's CPU seconds and peak RSS after it when they were measured) or
 #: ``["warning", <serialised warning>]``.
 Event: TypeAlias = list[Any]
 

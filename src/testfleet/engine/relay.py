@@ -103,13 +103,13 @@ class HookRelay:
                         config=self._config, data=restore_tuples(data)
                     )
                     ihook.pytest_runtest_logreport(report=report)
-                case ["usage", cpu, peak]:
-                    if self._usage_of is not None:
+                case ["finish", *usage]:
+                    if len(usage) == 2 and self._usage_of is not None:
+                        cpu, peak = usage
                         self._usage_of[item.nodeid] = (
                             float(cpu),
                             None if peak is None else int(peak),
                         )
-                case ["finish"]:
                     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
                 case ["warning", data]:
                     hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(data))

@@ -159,9 +159,9 @@ class Recorder:
             if self._meter is not None:
                 self._meter.start()
         else:
-            if self._meter is not None:
-                self.events.append(["usage", *self._meter.stop()])
-            self.events.append(["finish"])
+            # The test's CPU seconds and peak RSS ride on its finish, when measured.
+            usage = self._meter.stop() if self._meter is not None else ()
+            self.events.append(["finish", *usage])
 
     def take(self) -> tuple[Event, ...]:
         """The events recorded since the last call."""
