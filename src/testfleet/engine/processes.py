@@ -147,7 +147,11 @@ class ForkedFleet:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         # Objects that exist now are shared with the child copy-on-write; a
-        # collection in the child would touch (and so copy) all of them.
+        # collection in the child would touch (and so copy) all of them.  The
+        # controller keeps them frozen too until the run ends (``run``): they
+        # are the session's (every item, every fixture definition) and live as
+        # long as the run, and a full collection that walked them all again
+        # would cost the controller a tenth of a second each time it came round.
         gc.freeze()
         parent = os.getpid()
         with _signals_held(), warnings.catch_warnings():
@@ -176,7 +180,6 @@ class ForkedFleet:
             # Known before a held signal is let through, so a shutdown it
             # starts stops this worker too.
             self._processes[worker] = _Process(pid, to_worker_w, from_worker_r)
-        gc.unfreeze()
         os.close(to_worker_r)
         os.close(from_worker_w)
         os.set_blocking(to_worker_w, False)
@@ -256,6 +259,7 @@ class ForkedFleet:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self._selector.close()
+            gc.unfreeze()
 
     def _deliver(self, controller: Controller) -> None:
         received, self._received = self._received, []

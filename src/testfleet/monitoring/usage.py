@@ -1,11 +1,11 @@
 """What one test costs the process that runs it: CPU seconds and peak memory.
 
 A :class:`UsageMeter` is read at the start and the end of every test, in the
-process that runs it, so it must cost next to nothing (a few microseconds): the
-process's CPU time at the start, ``getrusage`` at the end, and, on Linux, one
-write at the start that resets the kernel's high-water mark of the process's
-resident memory (``/proc/self/clear_refs``, value 5), so that the mark read at
-the end is the peak *of this test*, not of the process's life.
+process that runs it, so it must cost next to nothing (a few system calls): a
+``getrusage`` at each end, and, on Linux, one write at the start that resets
+the kernel's high-water mark of the process's resident memory
+(``/proc/self/clear_refs``, value 5), so that the mark read at the end is the
+peak *of this test*, not of the process's life.
 Where that file cannot be written, the peak is known only when the test set a
 new high for the process; otherwise it is left unknown (None).
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import resource
 import sys
-import time
 from dataclasses import dataclass, field
 
 #: ``ru_maxrss`` is in kibibytes on Linux, in bytes on macOS.
@@ -33,6 +32,7 @@ class UsageMeter:
     """Measures the tests of the process that created it, one at a time."""
 
     def __init__(self) -> None:
+        #: The process that opened ``_reset``, the file that resets the peak.
         self._pid = 0
         self._reset: int | None = None
         self._cpu = 0.0
@@ -51,17 +51,15 @@ class UsageMeter:
             except OSError:
                 os.close(self._reset)
                 self._reset = None
-        if self._reset is not None:
-            self._maxrss = 0
-        else:
-            # The peak is known only when the test raised the process's own.
-            self._maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self._cpu = time.process_time()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self._cpu = usage.ru_utime + usage.ru_stime
+        # Without the reset, the peak is known only when the test raised the process's own.
+        self._maxrss = 0 if self._reset is not None else usage.ru_maxrss
 
     def stop(self) -> tuple[float, int | None]:
         """The test ended: its CPU seconds (user and system) and peak RSS in bytes."""
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = max(0.0, time.process_time() - self._cpu)
+        cpu = max(0.0, usage.ru_utime + usage.ru_stime - self._cpu)
         if self._reset is not None or usage.ru_maxrss > self._maxrss:
             return cpu, usage.ru_maxrss * _MAXRSS_UNIT
         return cpu, None
