@@ -249,3 +249,25 @@ def test_quarantined_and_flaky_tests_show(pytester: pytest.Pytester, run: Run) -
     assert tests["test_a.py::test_flips"]["attempts"] == 2
     assert tests["test_a.py::test_fails"]["quarantined"] is True
     assert (doc["run"]["flaky"], doc["run"]["quarantined"]) == (1, 1)
+
+
+def test_only_the_controller_writes_the_report(pytester: pytest.Pytester, run: Run) -> None:
+    """The workers, whose sessions end first, write no report (and build no run) of their own."""
+    pytester.makepyfile(test_a=SUITE)
+    pytester.makeconftest(
+        """
+        import os
+        from pathlib import Path
+
+        def pytest_unconfigure(config):
+            # A worker's session has ended: the controller's has not yet.
+            if os.environ.get("PYTEST_XDIST_WORKER") and Path("out.json").exists():
+                Path("written-by-" + os.environ["PYTEST_XDIST_WORKER"]).touch()
+        """
+    )
+
+    result = run("--workers=2", "--report=out.json")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert list(pytester.path.glob("written-by-*")) == []
+    assert len(load(pytester.path / "out.json")["tests"]) == 10

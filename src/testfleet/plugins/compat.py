@@ -41,10 +41,13 @@ _CONTROLLER_ONLY_NAMES = (
     "terminalreporter",  # the summary
     "terminalprogress-plugin",  # the terminal's progress bar escape codes
     "pastebin",  # --pastebin uploads the session log at unconfigure
-    # testfleet's own: recording the run, choosing the shard, driving the workers
+    # testfleet's own: recording the run, choosing the shard, driving the workers,
+    # gathering the run's figures, writing the report
     "testfleet-history",
     "testfleet-shard",
     "testfleet-fleet",
+    "testfleet-recorder",
+    "testfleet-report",
 )
 
 #: How long the controller waits for a plugin's server thread to end.
