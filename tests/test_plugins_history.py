@@ -1,13 +1,10 @@
-"""Unit tests of the history plugin's pure helpers: outcomes, results and the git commit."""
+"""Unit tests of the recorder's translation of pytest reports into outcomes and results."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from testfleet.model import TestResult
-from testfleet.plugins.history import _read_head, last_outcomes
 from testfleet.plugins.recorder import Phases, outcome_of
 
 
@@ -38,67 +35,6 @@ def test_outcome_of(
 ) -> None:
     """Each report decides the outcome pytest's summary would count, or none."""
     assert outcome_of(report(when, outcome, **extra)) == expected
-
-
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def test_head_on_a_branch_with_a_loose_ref(tmp_path: Path) -> None:
-    """HEAD naming a branch resolves through the branch's ref file."""
-    git = tmp_path / ".git"
-    (git / "refs" / "heads").mkdir(parents=True)
-    (git / "HEAD").write_text("ref: refs/heads/main\n")
-    (git / "refs" / "heads" / "main").write_text(COMMIT + "\n")
-    assert _read_head(git) == COMMIT
-
-
-def test_head_on_a_packed_ref(tmp_path: Path) -> None:
-    """A branch that git packed is found in packed-refs."""
-    git = tmp_path / ".git"
-    git.mkdir()
-    (git / "HEAD").write_text("ref: refs/heads/main\n")
-    (git / "packed-refs").write_text(
-        f"# pack-refs\n{'f' * 40} refs/heads/other\n{COMMIT} refs/heads/main\n"
-    )
-    assert _read_head(git) == COMMIT
-
-
-def test_detached_head_and_unborn_branch(tmp_path: Path) -> None:
-    """A detached HEAD is the commit; a branch with no commit yet has none."""
-    git = tmp_path / ".git"
-    git.mkdir()
-    (git / "HEAD").write_text(COMMIT + "\n")
-    assert _read_head(git) == COMMIT
-    (git / "HEAD").write_text("ref: refs/heads/new\n")
-    assert _read_head(git) is None
-
-
-def test_worktree_gitdir_file(tmp_path: Path) -> None:
-    """A .git file (worktree) points to the real git directory and its common dir."""
-    main = tmp_path / "repo" / ".git"
-    (main / "refs" / "heads").mkdir(parents=True)
-    (main / "refs" / "heads" / "feature").write_text(COMMIT)
-    worktree = main / "worktrees" / "wt"
-    worktree.mkdir(parents=True)
-    (worktree / "HEAD").write_text("ref: refs/heads/feature\n")
-    (worktree / "commondir").write_text("../..\n")
-    checkout = tmp_path / "wt"
-    checkout.mkdir()
-    (checkout / ".git").write_text(f"gitdir: {worktree}\n")
-    assert _read_head(checkout / ".git") == COMMIT
-
-
-def test_last_outcomes_from_recent_results() -> None:
-    """The newest run's outcome counts; within it, the last result (a rerun) wins."""
-    recent = {
-        "a": [
-            (9, TestResult("a", "failed")),
-            (9, TestResult("a", "passed")),
-            (3, TestResult("a", "failed")),
-        ],
-        "b": [(7, TestResult("b", "error")), (3, TestResult("b", "passed"))],
-    }
-    assert last_outcomes(recent) == {"a": "passed", "b": "error"}
 
 
 def test_a_lost_test_is_recorded_with_the_time_its_failed_report_gives() -> None:

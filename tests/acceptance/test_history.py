@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from testfleet.plugins.history import read_recent
+from testfleet.history.prefetch import read_recent
 
 Run = Callable[..., pytest.RunResult]
 

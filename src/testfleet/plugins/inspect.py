@@ -62,7 +62,8 @@ class InspectPlugin:
 
     def _estimates(self, rootdir: Path, infos: list[ItemInfo]) -> Estimates:
         from testfleet.history import HistoryError, estimate
-        from testfleet.plugins.history import last_outcomes, read_recent
+        from testfleet.history.estimates import newest_outcomes
+        from testfleet.history.prefetch import read_recent
 
         groups = {info.nodeid: info.group for info in infos}
         try:
@@ -71,4 +72,4 @@ class InspectPlugin:
             self.result.history_problem = str(exc)
             return estimate(groups, {}, {})
         self.result.has_history = bool(recent)
-        return estimate(groups, recent, last_outcomes(recent))
+        return estimate(groups, recent, newest_outcomes(recent))
