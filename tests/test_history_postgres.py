@@ -10,6 +10,7 @@ import pytest
 
 from testfleet.history import HistoryError, PostgresStore, open_store
 from testfleet.history._sql import Transaction
+from testfleet.history.estimates import newest_outcomes
 from testfleet.history.postgres import MIGRATIONS
 from testfleet.model.history import RunRecord, TestResult
 from testfleet.model.urls import redact
@@ -138,7 +139,7 @@ def test_recent_results_and_last_outcomes(url: str) -> None:
         assert [run_id for run_id, _ in recent["a"]] == [ids[2] + 1, ids[2], ids[1]]
         assert recent["a"][1][1] == TestResult("a", "passed", call=2.0)
         assert list(recent) == ["a", "b"]
-        assert store.last_outcomes() == {"a": "failed", "b": "passed"}
+        assert newest_outcomes(store.recent_results(last=1)) == {"a": "failed", "b": "passed"}
         assert [r.started for r in store.runs(limit=2)] == [10.0, 9.0]
 
 

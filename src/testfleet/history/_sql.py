@@ -37,7 +37,6 @@ from types import TracebackType
 from typing import Any, Protocol, TypeAlias, TypeVar, cast, get_args
 
 from testfleet.history._details import create_detail_tables, read_details, write_details
-from testfleet.history.estimates import newest_outcomes
 from testfleet.history.store import ELSEWHERE, HistoryError
 from testfleet.model.history import (
     CacheFigures,
@@ -556,10 +555,6 @@ class SQLStore:
             for row in tx.query(recent_sql(in_snapshot=snapshot is not None), params):
                 recent.setdefault(row[1], []).append((row[0], result_from_row(row[1:])))
         return recent
-
-    def last_outcomes(self) -> dict[str, Outcome]:
-        """Each node id's outcome in the newest run that ran it and did not crash."""
-        return newest_outcomes(self.recent_results(last=1))
 
     def snapshot(self, split: str, created: float) -> Snapshot:
         """The snapshot of ``split``: the one stored, else the history as it is now.

@@ -15,7 +15,6 @@ from typing import Protocol, TypeVar
 
 from testfleet.model.history import (
     CacheFigures,
-    Outcome,
     RunDetails,
     RunRecord,
     RunStatus,
@@ -105,10 +104,6 @@ class HistoryStore(Protocol):
 
     def snapshot(self, split: str, created: float) -> Snapshot:
         """The history as the first shard of ``split`` read it; stored by that first call."""
-        ...
-
-    def last_outcomes(self) -> dict[str, Outcome]:
-        """Each node id's outcome in the newest run that ran it and did not crash."""
         ...
 
     def import_runs(
