@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -29,7 +29,15 @@ DEFAULT_WORKDIR = REPO_ROOT / "benchmarks" / "work"
 DEFAULT_OUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 DASH = "\N{EN DASH}"  # for ranges and empty cells in the Markdown tables
-TOOLS: tuple[str, ...] = ("serial", "testfleet", "xdist", "worksteal")
+TOOLS: tuple[str, ...] = ("serial", "testfleet", "xdist", "worksteal", "parallex", "zygote")
+#: The distribution each tool needs beyond pytest, as ``pip install`` names it.
+TOOL_DISTRIBUTIONS: dict[str, str] = {
+    "testfleet": "testfleet",
+    "xdist": "pytest-xdist",
+    "worksteal": "pytest-xdist",
+    "parallex": "pytest-parallex",
+    "zygote": "pytest-zygote",
+}
 # Outcome counts that must agree with the reference run; warnings are left out on purpose
 # (pytest-benchmark, for one, warns only under xdist).
 OUTCOME_KEYS: tuple[str, ...] = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
@@ -92,16 +100,40 @@ def warm_up(
     return problems
 
 
+def installed(dist: str) -> bool:
+    """Whether ``dist`` is installed for this interpreter, the one every tool runs with."""
+    return _version(dist) != "not installed"
+
+
+def missing_tools(tools: Iterable[str]) -> dict[str, str]:
+    """The tools of ``tools`` whose distribution is not installed, with its name."""
+    return {
+        tool: TOOL_DISTRIBUTIONS[tool]
+        for tool in tools
+        if tool in TOOL_DISTRIBUTIONS and not installed(TOOL_DISTRIBUTIONS[tool])
+    }
+
+
 def tool_args(tool: str, workers: int) -> list[str]:
-    """The pytest arguments that select ``tool``; kept as plain as each tool's docs show."""
+    """The pytest arguments that select ``tool``; kept as plain as each tool's docs show.
+
+    pytest-zygote's option is ``--workers``, testfleet's too: with both installed pytest
+    stops at start-up on the clash (an argparse error), so zygote's runs block testfleet's
+    plugin and every other run blocks zygote's (unused, it does nothing but load).
+    """
+    if tool == "zygote":
+        return ["-p", "no:testfleet", "--workers", str(workers)]
+    block = ["-p", "no:zygote"] if installed("pytest-zygote") else []
     if tool == "serial":
-        return []
+        return block
     if tool == "testfleet":
-        return ["--workers", str(workers)]
+        return [*block, "--workers", str(workers)]
     if tool == "xdist":
-        return ["-n", str(workers)]
+        return [*block, "-n", str(workers)]
     if tool == "worksteal":
-        return ["-n", str(workers), "--dist", "worksteal"]
+        return [*block, "-n", str(workers), "--dist", "worksteal"]
+    if tool == "parallex":
+        return [*block, "--parallel=fork", f"--parallel-workers={workers}"]
     raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
 
 
@@ -144,6 +176,7 @@ class Measurement:
     returncode: int
     timed_out: bool = False
     strays: int = 0  # processes of the run's group still alive after its leader exited
+    peak_pss_kib: int = 0  # largest sum of PSS over the run's process tree, sampled
 
     @property
     def cpu(self) -> float:
@@ -166,6 +199,101 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+#: Seconds between two samples of a run's PSS.
+PSS_INTERVAL = 0.02
+#: Samples between two scans of all of /proc for members of the run's group that left its
+#: tree (orphans); a scan costs ~2 ms, a walk of the tree's ``children`` files ~0.05 ms.
+GROUP_SCAN_EVERY = 25
+
+
+def parse_pss_kib(text: str) -> int | None:
+    """The ``Pss:`` figure of a ``/proc/<pid>/smaps_rollup`` text, in KiB; None if absent
+    (a zombie's file is empty)."""
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return None
+
+
+def tree_members(
+    root: int, children: Callable[[int], Iterable[int]], extra: Iterable[int] = ()
+) -> set[int]:
+    """``root``, the ``extra`` processes, and every descendant of either, as ``children``
+    (pid -> its child pids) tells them."""
+    found: set[int] = set()
+    todo = [root, *extra]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children(pid))
+    return found
+
+
+def proc_children(pid: int) -> list[int]:
+    """The child pids of every thread of ``pid`` (Linux's ``task/*/children``); none when
+    the process is gone."""
+    kids: list[int] = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            kids += [int(child) for child in path.read_text().split()]
+    return kids
+
+
+def read_pss_kib(pid: int) -> int:
+    """The PSS of ``pid`` in KiB, 0 when it has exited (or is a zombie)."""
+    try:
+        return parse_pss_kib(Path(f"/proc/{pid}/smaps_rollup").read_text()) or 0
+    except OSError:
+        return 0
+
+
+class PssSampler:
+    """The peak, over a run, of the summed PSS of its process tree, sampled from a thread of
+    this process (not of the measured one, whose CPU it would otherwise add to).
+
+    PSS divides each shared page among the processes that map it, so the sum over a tree of
+    forked workers counts copy-on-write pages once, unlike a sum of RSS. The tree is
+    ``root``'s descendants (workers that start their own session included) plus members of
+    ``root``'s process group that were re-parented away from it.
+    """
+
+    def __init__(self, root: int, *, interval: float = PSS_INTERVAL) -> None:
+        self.root = root
+        self.interval = interval
+        self.peak_kib = 0
+        self._orphans: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"pss-{root}", daemon=True)
+
+    def sample(self) -> int:
+        """Sum the tree's PSS once, in KiB, and keep the peak."""
+        pids = tree_members(self.root, proc_children, self._orphans)
+        total = sum(read_pss_kib(pid) for pid in pids)
+        self.peak_kib = max(self.peak_kib, total)
+        return total
+
+    def _loop(self) -> None:
+        count = 0
+        while True:
+            if count % GROUP_SCAN_EVERY == 0:
+                self._orphans = set(_group_members(self.root))
+            self.sample()
+            count += 1
+            if self._stop.wait(self.interval):
+                return
+
+    def start(self) -> None:
+        """Sample every ``interval`` seconds until ``stop``."""
+        self._thread.start()
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in KiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib
+
+
 def run_measured(
     cmd: Sequence[str],
     *,
@@ -174,10 +302,11 @@ def run_measured(
     log_path: Path,
     timeout: float,
 ) -> Measurement:
-    """Run ``cmd`` to completion and measure wall, CPU and max RSS of its process tree.
+    """Run ``cmd`` to completion and measure wall, CPU, max RSS and peak PSS of its tree.
 
     The rusage of ``os.wait4`` covers the child and every descendant that was waited for,
-    i.e. the workers of all the tools measured here. The child gets its own process group
+    i.e. the workers of all the tools measured here. The peak PSS is sampled while the run
+    goes (see ``PssSampler``), until its leader exits. The child gets its own process group
     so that a hung run can be killed whole; the leader is only reaped after the group was
     checked for leftovers, so its group id cannot be reused while we might signal it.
     Output goes to ``log_path``, headed by the command.
@@ -198,6 +327,8 @@ def run_measured(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        sampler = PssSampler(proc.pid)
+        sampler.start()
 
         def kill_on_timeout() -> None:
             with lock:
@@ -214,6 +345,7 @@ def run_measured(
             with lock:
                 state["exited"] = True
             timer.cancel()
+            peak_pss_kib = sampler.stop()
         strays = _group_members(proc.pid)
         if strays:
             with contextlib.suppress(ProcessLookupError):
@@ -229,6 +361,7 @@ def run_measured(
         returncode=returncode,
         timed_out=state["timed_out"],
         strays=len(strays),
+        peak_pss_kib=peak_pss_kib,
     )
 
 
@@ -260,6 +393,17 @@ def outcome_counts(counts: Mapping[str, int] | None) -> dict[str, int] | None:
     if counts is None:
         return None
     return {key: counts[key] for key in OUTCOME_KEYS if counts.get(key)}
+
+
+def outcome_difference(
+    got: Mapping[str, int] | None, reference: Mapping[str, int] | None
+) -> str | None:
+    """``got``'s count of every outcome whose count differs from ``reference``'s
+    (``397 passed, 3 errors``); None when they agree or either is unknown."""
+    if got is None or reference is None:
+        return None
+    differing = [key for key in OUTCOME_KEYS if got.get(key, 0) != reference.get(key, 0)]
+    return ", ".join(f"{got.get(key, 0)} {key}" for key in differing) or None
 
 
 _ERROR_LINE = re.compile(r"^(E\s+)?[\w.]*(Error|Exception)\b|^ERROR|^INTERNALERROR|error:")
@@ -339,9 +483,10 @@ def _cpu_model() -> str:
 
 
 def pytest_plugins(env: Mapping[str, str], cwd: Path) -> list[str]:
-    """Third-party plugins pytest registers here: they load in every tool's runs."""
+    """Third-party plugins pytest registers here: they load in every tool's runs (but
+    those that ``tool_args`` blocks: zygote's in all but its own, testfleet's in zygote's)."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-VV"],
+        [sys.executable, "-m", "pytest", *tool_args("serial", 1), "-VV"],
         cwd=cwd,
         env=dict(env),
         capture_output=True,
@@ -373,6 +518,8 @@ def machine_info(env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
         "python": platform.python_version(),
         "pytest": _version("pytest"),
         "pytest-xdist": _version("pytest-xdist"),
+        "pytest-parallex": _version("pytest-parallex"),
+        "pytest-zygote": _version("pytest-zygote"),
         "testfleet": _version("testfleet"),
         "plugins": pytest_plugins(env, cwd),
         "loadavg_start": list(os.getloadavg()),
@@ -402,7 +549,9 @@ def machine_lines(info: Mapping[str, Any], shell_env: Mapping[str, str]) -> list
         f"- Machine: {info['cpus']} CPUs (nproc {info['nproc']}), {info['memory']}, "
         f"{info['cpu_model']}; {info['platform']}; load average at start {load}",
         f"- Python {info['python']}, pytest {info['pytest']}, pytest-xdist "
-        f"{info['pytest-xdist']}, testfleet {info['testfleet']}; third-party pytest plugins "
+        f"{info['pytest-xdist']}, pytest-parallex {info.get('pytest-parallex', '?')}, "
+        f"pytest-zygote {info.get('pytest-zygote', '?')}, testfleet {info['testfleet']}; "
+        "third-party pytest plugins "
         f"loaded in every run: {', '.join(info['plugins']) or 'none'}",
         f"- Bytecode: {bytecode_note(shell_env)}",
         f"- Other pytest-relevant environment variables set: {other_env}",
@@ -465,11 +614,15 @@ class RunRecord:
     user: float
     sys: float
     maxrss_kib: int
+    peak_pss_kib: int
     returncode: int
     timed_out: bool
     strays: int
     counts: dict[str, int] | None
     problems: list[str] = field(default_factory=list)
+    #: How the outcome counts differ from the reference's (``397 passed, 3 errors``), or
+    #: None; a run that differs keeps its figures in the statistics and says so.
+    differs: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -503,6 +656,7 @@ class RunRecord:
             user=measure.user,
             sys=measure.sys,
             maxrss_kib=measure.maxrss_kib,
+            peak_pss_kib=measure.peak_pss_kib,
             returncode=measure.returncode,
             timed_out=measure.timed_out,
             strays=measure.strays,
@@ -515,12 +669,24 @@ class RunRecord:
         return asdict(self)
 
 
-def basic_problems(measure: Measurement, counts: dict[str, int] | None, log_text: str) -> list[str]:
-    """Problems visible from one run alone: exit code, time-out, leftovers, no summary."""
+def basic_problems(
+    measure: Measurement,
+    counts: dict[str, int] | None,
+    log_text: str,
+    *,
+    failures_are_outcomes: bool = False,
+) -> list[str]:
+    """Problems visible from one run alone: exit code, time-out, leftovers, no summary.
+
+    With ``failures_are_outcomes``, exit code 1 with a summary line that counts failures
+    or errors is no problem: the caller compares the outcomes and reports the difference.
+    """
     problems: list[str] = []
+    failed = bool(counts and (counts.get("failed") or counts.get("errors")))
+    judged_elsewhere = failures_are_outcomes and measure.returncode == 1 and failed
     if measure.timed_out:
         problems.append("timed out and was killed")
-    elif measure.returncode != 0:
+    elif measure.returncode != 0 and not judged_elsewhere:
         problems.append(f"exit code {measure.returncode}: `{last_error_line(log_text)}`")
     if measure.strays:
         problems.append(f"left {measure.strays} process(es) running after exit (killed)")

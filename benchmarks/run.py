@@ -1,11 +1,12 @@
-"""Time serial pytest, testfleet and pytest-xdist on the synthetic suites of BASELINE.md.
+"""Time serial pytest, testfleet and its peers on the synthetic suites of BASELINE.md.
 
 Absolute times on the project's shared 2-core machines drift by 10-35 % within an hour, so
 the peers are re-measured in the same invocation, interleaved: in each repetition every
 suite runs every tool once, in an order rotated from one suite and repetition to the next.
 Every tool gets the very same environment, with Python's default bytecode cache, and runs
 once on every suite, untimed, before the timed runs. Whole processes are timed (wall around the
-process; user+sys CPU and max RSS of the process tree from ``os.wait4``).
+process; user+sys CPU and max RSS of the process tree from ``os.wait4``; peak PSS of the
+tree, sampled). A tool whose plugin is not installed is reported, not dropped.
 
 Usage: ``python benchmarks/run.py [--suites ...] [--tools ...] [--workers 2] [--repeat 3]
 [--out docs/benchmarks.md] [--workdir benchmarks/work] [--quick]``
@@ -50,6 +51,13 @@ class Config:
     workdir: Path
     timeout: float
     quick: bool
+    #: tools asked for whose plugin is not installed -> its distribution name
+    missing: dict[str, str]
+
+    @property
+    def runnable(self) -> list[str]:
+        """The tools that can run, in the order asked for."""
+        return [tool for tool in self.tools if tool not in self.missing]
 
 
 def parse_args(argv: Sequence[str] | None) -> Config:
@@ -69,9 +77,10 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
     if repeat < 1 or args.workers < 1 or scale <= 0:
         parser.error("--repeat and --workers must be >= 1 and --scale > 0")
+    tools = benchlib.parse_csv(args.tools, benchlib.TOOLS, "tools")
     return Config(
         suites=benchlib.parse_csv(args.suites, suites.SUITE_NAMES, "suites"),
-        tools=benchlib.parse_csv(args.tools, benchlib.TOOLS, "tools"),
+        tools=tools,
         workers=args.workers,
         repeat=repeat,
         scale=scale,
@@ -79,7 +88,16 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         workdir=args.workdir.resolve(),
         timeout=args.timeout,
         quick=args.quick,
+        missing=benchlib.missing_tools(tools),
     )
+
+
+def missing_lines(cfg: Config) -> list[str]:
+    """One problem line per tool that was asked for but is not installed."""
+    return [
+        f"{tool}: not installed (`python -m pip install {dist}`); no figures for it"
+        for tool, dist in cfg.missing.items()
+    ]
 
 
 def warm_up(
@@ -93,11 +111,15 @@ def warm_up(
     """
     problems: list[str] = []
     commands = {
-        tool: benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers)) for tool in cfg.tools
+        tool: benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers))
+        for tool in cfg.runnable
     }
     for name, suite_dir in suite_dirs.items():
         log = logs / f"warmup-{name}.log"
-        cmd = benchlib.pytest_command(["--collect-only"])
+        # serial's arguments: they block a plugin that would stop pytest at start-up
+        cmd = benchlib.pytest_command(
+            [*benchlib.tool_args("serial", cfg.workers), "--collect-only"]
+        )
         benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=cfg.timeout)
         counts = benchlib.parse_summary(log.read_text(encoding="utf-8", errors="replace"))
         expected = suites.load_meta(suite_dir)["tests"]
@@ -135,7 +157,7 @@ def run_one(
         log=log,
         measure=measure,
         counts=counts,
-        problems=benchlib.basic_problems(measure, counts, text),
+        problems=benchlib.basic_problems(measure, counts, text, failures_are_outcomes=True),
     )
 
 
@@ -145,8 +167,8 @@ def print_run(record: RunRecord) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in (record.counts or {}).items())
     print(
         f"  rep {record.rep} {record.suite:9} {record.tool:9} wall {record.wall:7.2f} s"
-        f"  cpu {record.cpu:7.2f} s  rss {record.maxrss_kib / 1024:6.1f} MiB  [{counts}] "
-        f"{status}",
+        f"  cpu {record.cpu:7.2f} s  rss {record.maxrss_kib / 1024:6.1f} MiB"
+        f"  pss {record.peak_pss_kib / 1024:6.1f} MiB  [{counts}] {status}",
         flush=True,
     )
 
@@ -158,7 +180,7 @@ def run_all(
     records: list[RunRecord] = []
     for rep in range(1, cfg.repeat + 1):
         for index, suite in enumerate(cfg.suites):
-            order = benchlib.rotated(cfg.tools, rep - 1 + index)
+            order = benchlib.rotated(cfg.runnable, rep - 1 + index)
             for position, tool in enumerate(order):
                 record = run_one(
                     cfg,
@@ -176,30 +198,33 @@ def run_all(
 
 
 def flag_runs(records: Sequence[RunRecord], metas: Mapping[str, dict[str, Any]]) -> None:
-    """Add the problems that need context: wrong counts, CPU that escaped accounting.
+    """Add what needs context: outcome differences, CPU that escaped accounting.
 
-    A run's outcome counts must equal both the expected "all passed" and serial's counts
-    in the same repetition; such a run is left out of the timing statistics.
+    A run's outcome counts are compared with serial's in the same repetition (serial's,
+    and every run's when serial was not run, with the suite's expected "all passed"): a
+    difference is recorded in ``differs`` and reported, and the run keeps its figures.
     """
     serial = {(r.rep, r.suite): r for r in records if r.tool == "serial"}
     for record in records:
+        meta = metas[record.suite]
         reference = serial.get((record.rep, record.suite))
-        record.problems += context_problems(record, metas[record.suite], reference)
+        record.differs = outcome_differs(record, meta, reference)
+        record.problems += context_problems(record, meta)
 
 
-def context_problems(
+def outcome_differs(
     record: RunRecord, meta: Mapping[str, Any], reference: RunRecord | None
-) -> list[str]:
-    """The problems of one run against the expected counts, serial's, and its CPU floor."""
-    problems: list[str] = []
+) -> str | None:
+    """How the run's outcome counts differ from serial's (or the expected), if they do."""
     got = benchlib.outcome_counts(record.counts)
-    expected = {"passed": meta["tests"]}
-    if record.counts is not None and got != expected:
-        problems.append(f"counts {got} differ from the expected {expected}")
-    if reference is not None and reference is not record and reference.counts is not None:
-        serial_counts = benchlib.outcome_counts(reference.counts)
-        if record.counts is not None and got != serial_counts:
-            problems.append(f"counts {got} differ from serial's {serial_counts}")
+    if reference is None or reference is record or reference.counts is None:
+        return benchlib.outcome_difference(got, {"passed": meta["tests"]})
+    return benchlib.outcome_difference(got, benchlib.outcome_counts(reference.counts))
+
+
+def context_problems(record: RunRecord, meta: Mapping[str, Any]) -> list[str]:
+    """The problems of one run against its suite: CPU that escaped the accounting."""
+    problems: list[str] = []
     cpu_floor = CPU_ACCOUNTING_FLOOR * meta["sum_d"]
     if meta["kind"] == "cpu" and record.returncode == 0 and record.cpu < cpu_floor:
         problems.append(
@@ -265,13 +290,34 @@ def _median(records: Sequence[RunRecord], suite: str, tool: str, attr: str) -> f
     return found.median if found else None
 
 
-def _cell(records: Sequence[RunRecord], suite: str, tool: str, attr: str = "wall") -> str:
-    """A table cell: the spread, or why there is none."""
+def _cell(
+    cfg: Config, records: Sequence[RunRecord], suite: str, tool: str, attr: str = "wall"
+) -> str:
+    """A table cell: the spread (marked when outcomes differed), or why there is none."""
+    if tool in cfg.missing:
+        return "not installed"
     found = stats(records, suite, tool, attr)
-    if found:
-        return found.fmt()
     runs = [r for r in records if r.suite == suite and r.tool == tool]
+    if found:
+        differs = attr == "wall" and any(r.differs for r in runs if r.ok)
+        return found.fmt() + (" differs" if differs else "")
     return "failed" if runs else DASH
+
+
+def outcomes_cell(cfg: Config, records: Sequence[RunRecord], suite: str, tool: str) -> str:
+    """``same``, or ``differs: 397 passed, 3 errors`` (with how many runs, when not all)."""
+    if tool in cfg.missing:
+        return "not installed"
+    runs = [r for r in records if r.suite == suite and r.tool == tool and r.counts is not None]
+    if not runs:
+        return DASH
+    differing = [r.differs for r in runs if r.differs]
+    if not differing:
+        return "same"
+    shown = "differs: " + differing[0]
+    if len(set(differing)) > 1 or len(differing) < len(runs):
+        shown += f" ({len(differing)} of {len(runs)} runs differ)"
+    return shown
 
 
 def wall_matrix(cfg: Config, records: Sequence[RunRecord], metas: Mapping[str, Any]) -> str:
@@ -280,7 +326,7 @@ def wall_matrix(cfg: Config, records: Sequence[RunRecord], metas: Mapping[str, A
     rows = []
     for suite in cfg.suites:
         lb = suites.lower_bound(metas[suite], cfg.workers)
-        cells = [_cell(records, suite, tool) for tool in cfg.tools]
+        cells = [_cell(cfg, records, suite, tool) for tool in cfg.tools]
         rows.append([suite, *cells, f"{lb:.2f}" if lb else DASH])
     return benchlib.md_table(headers, rows)
 
@@ -296,6 +342,8 @@ def detail_table(cfg: Config, records: Sequence[RunRecord], metas: Mapping[str, 
         "wall / LB",
         "CPU s",
         "max RSS MiB",
+        "peak PSS MiB",
+        "outcomes vs serial",
         "runs ok",
     ]
     rows = []
@@ -306,17 +354,20 @@ def detail_table(cfg: Config, records: Sequence[RunRecord], metas: Mapping[str, 
         for tool in cfg.tools:
             wall = _median(records, suite, tool, "wall")
             rss = stats(records, suite, tool, "maxrss_kib")
+            pss = stats(records, suite, tool, "peak_pss_kib")
             runs = [r for r in records if r.suite == suite and r.tool == tool]
             rows.append(
                 [
                     suite,
                     tool,
-                    _cell(records, suite, tool),
+                    _cell(cfg, records, suite, tool),
                     benchlib.ratio(wall, serial),
                     benchlib.ratio(wall, xdist),
                     benchlib.ratio(wall, lb),
-                    _cell(records, suite, tool, "cpu"),
+                    _cell(cfg, records, suite, tool, "cpu"),
                     f"{rss.median / 1024:.0f}" if rss else DASH,
+                    f"{pss.median / 1024:.0f}" if pss else DASH,
+                    outcomes_cell(cfg, records, suite, tool),
                     f"{sum(r.ok for r in runs)}/{len(runs)}",
                 ]
             )
@@ -337,7 +388,7 @@ def overhead_table(cfg: Config, records: Sequence[RunRecord]) -> str | None:
         rows.append(
             [
                 tool,
-                f"{one:.2f}" if one else DASH,
+                "not installed" if tool in cfg.missing else f"{one:.2f}" if one else DASH,
                 f"{many:.2f}" if many else DASH,
                 per_test,
                 f"{cpu:.2f}" if cpu else DASH,
@@ -356,10 +407,17 @@ def overhead_table(cfg: Config, records: Sequence[RunRecord]) -> str | None:
 
 
 def problem_lines(records: Sequence[RunRecord], setup_problems: Sequence[str]) -> list[str]:
-    """Every flagged run, so a failing tool is reported rather than silently missing."""
+    """Every flagged run, so a failing tool is reported rather than silently missing, and
+    every run whose outcomes differed from serial's (its figures are kept)."""
     lines = [f"- setup: {problem}" for problem in setup_problems]
     for r in records:
         lines += [f"- {r.suite} / {r.tool}, rep {r.rep}: {p} (log `{r.log}`)" for p in r.problems]
+        if r.differs:
+            against = "the expected counts" if r.tool == "serial" else "serial's"
+            lines.append(
+                f"- {r.suite} / {r.tool}, rep {r.rep}: outcomes differ from {against}: "
+                f"{r.differs} (figures kept; log `{r.log}`)"
+            )
     return lines or ["- none: every run exited 0 with the expected outcome counts"]
 
 
@@ -393,7 +451,16 @@ def render(
     ]
     for tool in cfg.tools:
         cmd = benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers))
-        out.append(f"  - {tool}: `{benchlib.display_command(cmd)}`")
+        shown = f"`{benchlib.display_command(cmd)}`"
+        if tool in cfg.missing:
+            shown += f" (not installed: `python -m pip install {cfg.missing[tool]}`)"
+        out.append(f"  - {tool}: {shown}")
+    out.append(
+        "- Memory: max RSS is the largest single process of the tree (`wait4`); peak PSS is "
+        "the largest sum of `Pss:` (`/proc/<pid>/smaps_rollup`) over the run's process tree "
+        f"and group, sampled every {benchlib.PSS_INTERVAL * 1000:.0f} ms from the benchmark's "
+        "own thread (shared pages counted once)"
+    )
     out += [f"- Raw per-run data: `{benchlib.relpath(raw_json)}` (logs beside it)", ""]
     out += ["### Wall time, seconds", "", wall_matrix(cfg, records, metas), ""]
     out += ["### Per suite and tool", "", detail_table(cfg, records, metas), ""]
@@ -441,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd = benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers))
         print(f"{tool:9}: {benchlib.display_command(cmd)}")
     print(f"suites in {suite_root}; logs in {run_dir}", flush=True)
-    setup_problems = warm_up(cfg, suite_dirs, env, run_dir)
+    setup_problems = missing_lines(cfg) + warm_up(cfg, suite_dirs, env, run_dir)
     for problem in setup_problems:
         print(f"  setup PROBLEM: {problem}")
     records = run_all(cfg, suite_dirs, env, run_dir)
