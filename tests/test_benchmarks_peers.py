@@ -21,6 +21,7 @@ if str(ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(ROOT / "benchmarks"))
 run = load("run")
 benchlib = run.benchlib  # the very module run.py uses
+pss = sys.modules["pss"]  # and the one benchlib uses
 
 MIB = 1024  # KiB
 # What the allocating children below hold: far above the noise of an idle interpreter.
@@ -42,20 +43,20 @@ SwapPss:               0 kB
 
 def test_parse_pss_reads_the_pss_line_not_its_namesakes() -> None:
     """Only ``Pss:`` counts, not ``Pss_Dirty:`` or ``SwapPss:``; a zombie's empty file has none."""
-    assert benchlib.parse_pss_kib(ROLLUP.format(pss=8948)) == 8948
-    assert benchlib.parse_pss_kib("") is None
-    assert benchlib.parse_pss_kib("Pss_Anon:  12 kB\nSwapPss: 3 kB\n") is None
+    assert pss.parse_pss_kib(ROLLUP.format(pss=8948)) == 8948
+    assert pss.parse_pss_kib("") is None
+    assert pss.parse_pss_kib("Pss_Anon:  12 kB\nSwapPss: 3 kB\n") is None
 
 
-@given(pss=st.integers(0, 2**40))
-def test_parse_pss_reads_any_figure(pss: int) -> None:
-    assert benchlib.parse_pss_kib(ROLLUP.format(pss=pss)) == pss
+@given(figure=st.integers(0, 2**40))
+def test_parse_pss_reads_any_figure(figure: int) -> None:
+    assert pss.parse_pss_kib(ROLLUP.format(pss=figure)) == figure
 
 
 def test_parse_pss_reads_this_process() -> None:
     """This very process has a PSS, as its own smaps_rollup says."""
-    assert benchlib.read_pss_kib(os.getpid()) > 0
-    assert benchlib.read_pss_kib(2**22 + 1) == 0  # above pid_max: no such process
+    assert pss.read_pss_kib(os.getpid()) > 0
+    assert pss.read_pss_kib(2**22 + 1) == 0  # above pid_max: no such process
 
 
 @given(
@@ -77,12 +78,12 @@ def test_tree_members_are_the_root_and_its_descendants(parents: list[int], root:
             yield pid
 
     expected = {root} | {pid for pid in parent_of if root in ancestors(pid)}
-    assert benchlib.tree_members(root, lambda pid: children.get(pid, [])) == expected
+    assert pss.tree_members(root, lambda pid: children.get(pid, [])) == expected
 
 
 def test_tree_members_add_the_extra_processes_and_their_descendants() -> None:
     children = {1: [2], 5: [6, 7], 7: [8]}
-    found = benchlib.tree_members(1, lambda pid: children.get(pid, []), extra=[5])
+    found = pss.tree_members(1, lambda pid: children.get(pid, []), extra=[5])
     assert found == {1, 2, 5, 6, 7, 8}
 
 
@@ -102,8 +103,8 @@ def test_the_tree_of_this_process_finds_a_child_that_allocates() -> None:
     ) as child:
         assert child.stdin is not None
         assert child.stdout is not None
-        assert child.pid in benchlib.tree_members(os.getpid(), benchlib.proc_children)
-        sampler = benchlib.PssSampler(os.getpid())
+        assert child.pid in pss.tree_members(os.getpid(), pss.proc_children)
+        sampler = pss.PssSampler(os.getpid())
         before = sampler.sample()
         child.stdin.write("go\n")
         child.stdin.flush()
@@ -137,7 +138,7 @@ def test_the_tree_includes_workers_that_start_their_own_session() -> None:
         assert child.stdout is not None
         grandchild = int(child.stdout.readline())
         assert os.getsid(grandchild) != os.getsid(0)
-        assert grandchild in benchlib.tree_members(os.getpid(), benchlib.proc_children)
+        assert grandchild in pss.tree_members(os.getpid(), pss.proc_children)
 
 
 HOLDER = f"""
