@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from testfleet.distributed.protocol import FleetResult, Unit
     from testfleet.distributed.redis_run import RedisRun
     from testfleet.engine.relay import HookRelay
+    from testfleet.history.outcomes import Phases
     from testfleet.model.fleet import FleetSettings
-    from testfleet.plugins.recorder import Phases
     from testfleet.scheduling import WorkQueue
 
 #: How often a node that waits for the plan looks again (seconds).
@@ -235,9 +235,10 @@ class FleetNodePlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if os.getpid() != self._pid or self.source is None:
             return  # a worker: its controller speaks for the node
-        from testfleet.plugins.recorder import Phases
+        from testfleet.history.outcomes import Phases
+        from testfleet.plugins.recorder import add_report
 
-        self._phases.setdefault(report.nodeid, Phases()).add(report, 0.0)
+        add_report(self._phases.setdefault(report.nodeid, Phases()), report, 0.0)
         if report.failed:
             self._messages[report.nodeid] = report.longreprtext
         lost = self.source.rerun_after.get(report.nodeid)

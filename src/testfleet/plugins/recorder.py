@@ -16,13 +16,13 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from testfleet.categories.quarantine import is_quarantined
-from testfleet.model import Outcome, RunRecord, TestResult
+from testfleet.history.outcomes import Phases
+from testfleet.model import RunRecord
 from testfleet.model.history import FinishedRun, FixtureTiming, RunDetails
 from testfleet.plugins.keys import (
     CACHE_FIGURES,
@@ -46,68 +46,19 @@ if TYPE_CHECKING:
 FIXTURES_OUTPUT = "testfleet_fixtures"
 
 
-@dataclass
-class Phases:
-    """What the reports of one test said so far."""
-
-    setup: float = 0.0
-    call: float = 0.0
-    teardown: float = 0.0
-    start: float | None = None
-    outcome: Outcome | None = None
-    error: bool = False
-    quarantined: bool = False
-    #: How many times it ran (``--retry-failed``), as the controller counted.
-    attempts: int = 1
-
-    def add(self, report: pytest.TestReport, run_started: float) -> None:
-        """Take in one report of the test; ``run_started`` is when the run began."""
-        # Each phase's time is its report's duration, whoever wrote the report:
-        # the failed report of a test lost to a crash or a timeout carries the
-        # time the test ran before it was lost.
-        setattr(self, report.when, report.duration)
-        # The test began with its first report that knows when (a lost test
-        # may have no setup report, and a made-up report starts at 0).
-        start: float = getattr(report, "start", 0.0)
-        if self.start is None and start > 0:
-            self.start = max(0.0, start - run_started)
-        self.attempts = max(self.attempts, int(getattr(report, "testfleet_attempts", 1)))
-        quarantined = getattr(report, "testfleet_quarantined", None)
-        decided: Outcome | None = quarantined or outcome_of(report)
-        if quarantined:
-            self.quarantined = True
-        if decided == "error":
-            self.error = True
-        elif decided is not None:
-            self.outcome = decided
-
-    def result(self, nodeid: str, worker: str | None, **figures: Any) -> TestResult:
-        """The test's result, as the history records it; ``figures`` are the rest of
-        its fields (CPU, memory, category...)."""
-        return TestResult(
-            nodeid=nodeid,
-            outcome="error" if self.error else (self.outcome or "passed"),
-            setup=self.setup,
-            call=self.call,
-            teardown=self.teardown,
-            worker=worker,
-            start=self.start,
-            attempts=self.attempts,
-            **{"quarantined": self.quarantined, **figures},
-        )
-
-
-def outcome_of(report: pytest.TestReport) -> Outcome | None:
-    """The outcome a report decides, as pytest's summary names it; None if it decides none."""
-    if report.when != "call":
-        if report.failed:
-            return "error"
-        if report.skipped and report.when == "setup":
-            return "xfailed" if hasattr(report, "wasxfail") else "skipped"
-        return None
-    if hasattr(report, "wasxfail"):
-        return "xfailed" if report.skipped else "xpassed"
-    return report.outcome
+def add_report(phases: Phases, report: pytest.TestReport, run_started: float) -> None:
+    """Hand one pytest report of a test to its ``phases``; ``run_started``: when the run began."""
+    phases.add(
+        report.when,
+        report.outcome,
+        report.duration,
+        run_started=run_started,
+        wasxfail=hasattr(report, "wasxfail"),
+        # A report made up for a lost test has no start; the relay adds the attempts.
+        start=getattr(report, "start", 0.0),
+        attempts=int(getattr(report, "testfleet_attempts", 1)),
+        quarantined=getattr(report, "testfleet_quarantined", None),
+    )
 
 
 class FixtureTimer:
@@ -168,7 +119,7 @@ class RunRecorder:
             self._usage[nodeid] = self._meter.stop()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._tests.setdefault(report.nodeid, Phases()).add(report, self.started)
+        add_report(self._tests.setdefault(report.nodeid, Phases()), report, self.started)
 
     def pytest_keyboard_interrupt(self) -> None:
         # Ctrl-C, or a test calling pytest.exit() (whatever exit code it chose).
