@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import benchlib
+import pss
 import suites
 from benchlib import DASH, RunRecord, Spread
 
@@ -458,7 +459,7 @@ def render(
     out.append(
         "- Memory: max RSS is the largest single process of the tree (`wait4`); peak PSS is "
         "the largest sum of `Pss:` (`/proc/<pid>/smaps_rollup`) over the run's process tree "
-        f"and group, sampled every {benchlib.PSS_INTERVAL * 1000:.0f} ms from the benchmark's "
+        f"and group, sampled every {pss.PSS_INTERVAL * 1000:.0f} ms from the benchmark's "
         "own thread (shared pages counted once)"
     )
     out += [f"- Raw per-run data: `{benchlib.relpath(raw_json)}` (logs beside it)", ""]
