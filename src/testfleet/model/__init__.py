@@ -1,8 +1,35 @@
-"""Plain data shared by the layers; imports nothing else of testfleet."""
+"""Plain data shared by the layers; imports nothing else of testfleet.
+
+Its modules load on first use: the pytest plugin imports one small module of
+this package on every run (``model.fleet``), and must not pay for the others.
+"""
 
 from __future__ import annotations
 
-from testfleet.model.history import Outcome, RunRecord, RunStatus, TestResult
-from testfleet.model.workers import WorkerExit, worker_name
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from testfleet.model.history import Outcome, RunRecord, RunStatus, TestResult
+    from testfleet.model.workers import WorkerExit, worker_name
+
+_LAZY = {
+    "Outcome": "testfleet.model.history",
+    "RunRecord": "testfleet.model.history",
+    "RunStatus": "testfleet.model.history",
+    "TestResult": "testfleet.model.history",
+    "WorkerExit": "testfleet.model.workers",
+    "worker_name": "testfleet.model.workers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Outcome", "RunRecord", "RunStatus", "TestResult", "WorkerExit", "worker_name"]
