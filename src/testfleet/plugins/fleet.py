@@ -107,7 +107,6 @@ class FleetPlugin:
         from testfleet.engine.worker import WorkerSetup, run_worker, worker_input
         from testfleet.monitoring.usage import UsageMeter
         from testfleet.plugins import compat
-        from testfleet.plugins.recorder import RECORDER
         from testfleet.plugins.slots import connect
 
         config = session.config
@@ -132,8 +131,7 @@ class FleetPlugin:
             shared.forget_in_worker()
 
         # Each test's CPU and memory are measured in its worker when the run is monitored.
-        monitored = RECORDER in config.stash and config.getoption("testfleet_monitor_interval")
-        meter = UsageMeter() if monitored else None
+        meter = UsageMeter() if self._monitored() else None
 
         def setup_of(name: str) -> WorkerSetup:
             return WorkerSetup(
@@ -193,13 +191,18 @@ class FleetPlugin:
                 node.finish()
         return controller, relay
 
-    def _monitor(self, fleet: ForkedFleet) -> ResourceMonitor | None:
-        """The sampler of the run's processes and machine, when the run is recorded."""
+    def _monitored(self) -> bool:
+        """Whether the run is recorded and monitored (the recorder says)."""
         from testfleet.plugins.recorder import RECORDER
 
-        interval: float = self._config.getoption("testfleet_monitor_interval")
-        if not interval or RECORDER not in self._config.stash:
+        recorder = self._config.stash.get(RECORDER, None)
+        return recorder is not None and recorder.monitored
+
+    def _monitor(self, fleet: ForkedFleet) -> ResourceMonitor | None:
+        """The sampler of the run's processes and machine, when the run is monitored."""
+        if not self._monitored():
             return None
+        interval: float = self._config.getoption("testfleet_monitor_interval")
         from testfleet.monitoring.resources import CONTROLLER, PsutilProbe, ResourceMonitor
 
         controller = os.getpid()

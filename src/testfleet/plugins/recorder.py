@@ -106,6 +106,11 @@ class RunRecorder:
         self._interrupted = False
         self._usage: dict[str, tuple[float, int | None]] = config.stash.setdefault(USAGE_OF, {})
 
+    @property
+    def monitored(self) -> bool:
+        """Whether the run is monitored (``--monitor-interval`` above 0)."""
+        return self._fixtures is not None
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.started = time.time()
