@@ -131,6 +131,17 @@ class Run:
                     self.controller.on_exit(worker, WorkerExit(code=0))
 
 
+def ready_workers(run: Run) -> list[str]:
+    """The live workers that can act, as real ones would: each runs an item only when it
+    holds its successor too, or was told to finish or stop."""
+
+    def can_act(worker: str) -> bool:
+        told_to_end = Finish() in run.fleet.inbox[worker] or Stop() in run.fleet.inbox[worker]
+        return len(run.fleet.queues[worker]) >= 2 or told_to_end
+
+    return [w for w in run.controller.live_workers if can_act(w)]
+
+
 def make_run(
     groups: list[list[int]],
     workers: int = 2,
@@ -334,12 +345,7 @@ def test_no_worker_is_left_waiting_and_nothing_is_lost(
         if run.controller.done:
             break
         live = run.controller.live_workers
-
-        def can_act(worker: str) -> bool:
-            told_to_end = Finish() in run.fleet.inbox[worker] or Stop() in run.fleet.inbox[worker]
-            return len(run.fleet.queues[worker]) >= 2 or told_to_end
-
-        ready = [w for w in live if can_act(w)]
+        ready = ready_workers(run)
         for waiting in set(live) - set(ready):
             # A worker waits only when nothing left may be sent to it now.
             assert not run.queue.runnable_for(waiting), (waiting, run.fleet.queues)

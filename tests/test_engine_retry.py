@@ -8,8 +8,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from test_engine_controller import Run, make_run
-from testfleet.engine.messages import Finish, ItemDone, Stop
+from test_engine_controller import Run, make_run, ready_workers
+from testfleet.engine.messages import Finish, ItemDone
 from testfleet.model import WorkerExit
 
 FAILED = ["report", {"when": "call", "outcome": "failed"}]
@@ -111,13 +111,7 @@ def test_every_test_is_reported_exactly_once_with_its_runs_counted(
     for _ in range(10_000):
         if run.controller.done:
             break
-        live = run.controller.live_workers
-
-        def can_act(worker: str) -> bool:
-            told_to_end = Finish() in run.fleet.inbox[worker] or Stop() in run.fleet.inbox[worker]
-            return len(run.fleet.queues[worker]) >= 2 or told_to_end
-
-        ready = [w for w in live if can_act(w)]
+        ready = ready_workers(run)
         assert ready, f"deadlock: every worker waits for the controller: {run.fleet.queues}"
         worker = ready[next(steps, 0) % len(ready)]
         if run.fleet.queues[worker]:
