@@ -8,8 +8,9 @@ several shards.  psycopg is imported only when a PostgreSQL store is opened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from testfleet._lazy import lazy_attributes
 from testfleet.history.estimates import Estimates, estimate
 from testfleet.history.store import HistoryError, HistoryStore, open_store
 
@@ -27,16 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        # Importing a submodule binds its name here (``merge`` the module);
-        # bind the function instead, as the eager import did.
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

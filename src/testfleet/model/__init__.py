@@ -1,4 +1,4 @@
-"""Plain data shared by the layers; imports nothing else of testfleet.
+"""Plain data shared by the layers; imports nothing else of testfleet but its lazy loader.
 
 Its modules load on first use: the pytest plugin imports one small module of
 this package on every run (``model.fleet``), and must not pay for the others.
@@ -6,7 +6,9 @@ this package on every run (``model.fleet``), and must not pay for the others.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from testfleet._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from testfleet.model.history import Outcome, RunRecord, RunStatus, TestResult
@@ -22,14 +24,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = ["Outcome", "RunRecord", "RunStatus", "TestResult", "WorkerExit", "worker_name"]
