@@ -148,10 +148,12 @@ class ForkedFleet:
             stream.flush()
         # Objects that exist now are shared with the child copy-on-write; a
         # collection in the child would touch (and so copy) all of them.  The
-        # controller keeps them frozen too until the run ends (``run``): they
-        # are the session's (every item, every fixture definition) and live as
-        # long as the run, and a full collection that walked them all again
-        # would cost the controller a tenth of a second each time it came round.
+        # controller keeps them frozen too, and this loop never thaws them:
+        # they are the session's (every item, every fixture definition) and
+        # live as long as it, and a full collection that walked them all again
+        # would cost the controller a tenth of a second each time it came round
+        # (pytest itself collects twice as its session ends).  Whoever owns the
+        # session calls ``gc.unfreeze()`` once it is over.
         gc.freeze()
         parent = os.getpid()
         with _signals_held(), warnings.catch_warnings():
@@ -259,7 +261,6 @@ class ForkedFleet:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self._selector.close()
-            gc.unfreeze()
 
     def _deliver(self, controller: Controller) -> None:
         received, self._received = self._received, []

@@ -7,6 +7,7 @@ workers and drives them until every item has reported.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,13 @@ class FleetPlugin:
 
     def __init__(self, config: pytest.Config) -> None:
         self._config = config
+        # The engine freezes the collected session for the GC when it forks
+        # (and never thaws it): it stays frozen until the session's very last
+        # step, so that pytest's own full collections at the end of it (the
+        # unraisable-exception check, twice) skip the thousands of items that
+        # live until then anyway.  Cleanups run last registered first, and this
+        # one is registered while the plugins configure.
+        config.add_cleanup(gc.unfreeze)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
