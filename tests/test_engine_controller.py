@@ -20,7 +20,9 @@ from testfleet.engine.messages import (
     ItemDone,
     ProtocolError,
     Release,
+    Reported,
     RunItems,
+    Started,
     Stop,
     StopAsked,
     ToWorker,
@@ -30,6 +32,9 @@ from testfleet.engine.messages import (
 from testfleet.model import WorkerExit
 from testfleet.scheduling import WorkQueue
 from testfleet.scheduling.resources import NO_RESOURCES, Resources
+
+#: What a worker reports first of every test.
+START = Started(("t.py", 1, "test"))
 
 
 @dataclass
@@ -118,7 +123,7 @@ class Run:
         """The worker runs the head of its queue and reports it."""
         index = self.fleet.queues[worker].pop(0)
         self.clock.now += 0.01
-        self.controller.on_message(worker, ItemDone(index, (["start"],)))
+        self.controller.on_message(worker, ItemDone(index, (START,)))
         return index
 
     def drain(self) -> None:
@@ -294,7 +299,7 @@ def test_late_teardown_reports_are_relayed_without_bookkeeping() -> None:
     """A stopping worker's teardown error reaches the session for an item already done."""
     run = make_run([list(range(4))], workers=1)
     first = run.finish("gw0")
-    run.controller.on_message("gw0", ItemDone(first, (["report", {}],), late=True))
+    run.controller.on_message("gw0", ItemDone(first, (Reported({}),), late=True))
     assert run.sink.done == [first, first]
 
 
@@ -372,7 +377,7 @@ def test_a_test_that_ends_the_run_ends_it_in_the_controller() -> None:
     """pytest.exit() in a worker: its events are relayed, then the sink raises it."""
     run = make_run([list(range(4))], workers=1)
     with pytest.raises(RuntimeError, match="exit: bye"):
-        run.controller.on_message("gw0", Interrupted(0, (["start"],), "exit", "bye", 3))
+        run.controller.on_message("gw0", Interrupted(0, (START,), "exit", "bye", 3))
     assert run.sink.done == [0]
 
 

@@ -8,19 +8,19 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from test_engine_controller import Run, make_run, ready_workers
-from testfleet.engine.messages import Finish, ItemDone
+from test_engine_controller import START, Run, make_run, ready_workers
+from testfleet.engine.messages import Finish, ItemDone, Reported
 from testfleet.model import WorkerExit
 
-FAILED = ["report", {"when": "call", "outcome": "failed"}]
-PASSED = ["report", {"when": "call", "outcome": "passed"}]
+FAILED = Reported({"when": "call", "outcome": "failed"})
+PASSED = Reported({"when": "call", "outcome": "passed"})
 
 
 def report(run: Run, worker: str, *, failed: bool) -> int:
     """``worker`` runs the head of its queue; it fails or passes."""
     index = run.fleet.queues[worker].pop(0)
     run.clock.now += 0.01
-    run.controller.on_message(worker, ItemDone(index, (["start"], FAILED if failed else PASSED)))
+    run.controller.on_message(worker, ItemDone(index, (START, FAILED if failed else PASSED)))
     return index
 
 

@@ -23,6 +23,7 @@ from testfleet.engine.messages import (
     Release,
     ToController,
     ToWorker,
+    decode_to_worker,
     encode,
 )
 
@@ -39,7 +40,7 @@ class Inbox:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._reader = FrameReader()
+        self._reader = FrameReader(decode_to_worker)
         self._lock = threading.Lock()
         #: Messages for the worker's loop, in their order.
         self._pending: list[ToWorker] = []
@@ -81,7 +82,7 @@ class Inbox:
                 if isinstance(message, Granted | Denied):
                     self._answers[message.request] = message
                 else:
-                    self._pending.append(message)  # type: ignore[arg-type]
+                    self._pending.append(message)
             timeout = 0
 
 

@@ -24,6 +24,7 @@ from testfleet.engine.messages import (
     ItemDone,
     ProtocolError,
     Release,
+    Reported,
     RunItems,
     Stop,
     StopAsked,
@@ -139,8 +140,7 @@ class _Waiter:
 def _failed(events: Sequence[Event]) -> bool:
     """Whether any report among ``events`` failed (a quarantined one does not)."""
     return any(
-        event[0] == "report" and isinstance(event[1], dict) and event[1].get("outcome") == "failed"
-        for event in events
+        isinstance(event, Reported) and event.data.get("outcome") == "failed" for event in events
     )
 
 

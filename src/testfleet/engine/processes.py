@@ -31,7 +31,13 @@ from types import FrameType
 from typing import NoReturn, Protocol
 
 from testfleet.engine.controller import Controller, WorkSource
-from testfleet.engine.messages import FrameReader, ToController, ToWorker, encode
+from testfleet.engine.messages import (
+    FrameReader,
+    ToController,
+    ToWorker,
+    decode_to_controller,
+    encode,
+)
 from testfleet.model import WorkerExit
 
 #: The body of a worker: (name, initial item indices, inbox fd, outbox fd).
@@ -122,7 +128,9 @@ class _Process:
     pid: int
     inbox: int  # our write end of the worker's control pipe
     outbox: int  # our read end of the worker's result pipe
-    reader: FrameReader = field(default_factory=FrameReader)
+    reader: FrameReader[ToController] = field(
+        default_factory=lambda: FrameReader(decode_to_controller)
+    )
     pending: bytearray = field(default_factory=bytearray)
     eof: bool = False
 
@@ -290,7 +298,7 @@ class ForkedFleet:
                 self._selector.unregister(process.outbox)
             return False
         for message in process.reader.feed(chunk):
-            self._received.append((worker, message))  # type: ignore[arg-type]
+            self._received.append((worker, message))
         return True
 
     def _flush(self, worker: str, process: _Process) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from testfleet.engine.messages import Event
+from testfleet.engine.messages import Ended, Event, Reported, Started, Warned
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,32 +87,37 @@ class HookRelay:
 
     def _replay(self, item: pytest.Item | None, events: Sequence[Event], attempts: int = 1) -> None:
         hook = self._config.hook
+        if item is None:  # events of no item: only warnings
+            for event in events:
+                if isinstance(event, Warned):
+                    hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(event))
+            return
+        ihook = item.ihook
+        nodeid = item.nodeid
+        # Where the worker said the test is; the controller works it out only
+        # for events that came without their start (a late teardown).
+        location: tuple[str, int | None, str] | None = None
         for event in events:
-            if item is None:  # events of no item: only warnings
-                if event[0] == "warning":
-                    hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(event[1]))
-                continue
-            ihook = item.ihook
             match event:
-                case ["start"]:
-                    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-                case ["report", data]:
+                case Started():
+                    location = event.location
+                    ihook.pytest_runtest_logstart(nodeid=nodeid, location=location)
+                case Reported():
+                    data = event.data
                     if attempts > 1:
                         data = {**data, "testfleet_attempts": attempts}
                     report = hook.pytest_report_from_serializable(
                         config=self._config, data=restore_tuples(data)
                     )
                     ihook.pytest_runtest_logreport(report=report)
-                case ["finish", *usage]:
-                    if len(usage) == 2 and self._usage_of is not None:
-                        cpu, peak = usage
-                        self._usage_of[item.nodeid] = (
-                            float(cpu),
-                            None if peak is None else int(peak),
-                        )
-                    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-                case ["warning", data]:
-                    hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(data))
+                case Ended():
+                    if event.cpu is not None and self._usage_of is not None:
+                        self._usage_of[nodeid] = (event.cpu, event.peak)
+                    ihook.pytest_runtest_logfinish(
+                        nodeid=nodeid, location=location or item.location
+                    )
+                case Warned():
+                    hook.pytest_warning_recorded.call_historic(kwargs=deserialize_warning(event))
 
     def item_lost(self, index: int, reason: str, worker: str, duration: float) -> None:
         """Report item ``index`` failed: ``worker`` died or was killed under it after
@@ -212,29 +217,28 @@ def restore_tuples(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def deserialize_warning(data: dict[str, Any]) -> dict[str, Any]:
+def deserialize_warning(warned: Warned) -> dict[str, Any]:
     """The keyword arguments of ``pytest_warning_recorded`` for a relayed warning.
 
     The category is looked up only among modules the controller has imported
     already: a message never makes the controller import anything.
     """
-    category = _lookup_category(str(data["category"]))
+    category = _lookup_category(warned.category)
     try:
-        message: Warning = category(data["message"])
+        message: Warning = category(warned.message)
     except Exception:
-        category, message = UserWarning, UserWarning(data["message"])
-    location = data.get("location")
+        category, message = UserWarning, UserWarning(warned.message)
     return {
         "warning_message": warnings.WarningMessage(
             message=message,
             category=category,
-            filename=data["filename"],
-            lineno=data["lineno"],
-            line=data.get("line"),
+            filename=warned.filename,
+            lineno=warned.lineno,
+            line=warned.line,
         ),
-        "when": data["when"],
-        "nodeid": data["nodeid"],
-        "location": tuple(location) if location is not None else None,
+        "when": warned.when,
+        "nodeid": warned.nodeid,
+        "location": warned.location,
     }
 
 

@@ -26,14 +26,18 @@ import pytest
 
 from testfleet.engine.channel import ControllerGone, ControllerSlots, Inbox, Outbox
 from testfleet.engine.messages import (
+    Ended,
     Event,
     Finish,
     Interrupted,
     ItemDone,
+    Reported,
     RunItems,
+    Started,
     Stop,
     StopAsked,
     ToWorker,
+    Warned,
     WorkerError,
     WorkerFinished,
 )
@@ -89,7 +93,7 @@ class WorkerSetup:
     #: Called with the worker's way to the run's resource slots, before its
     #: first test: ``testfleet.acquire`` asks the controller from then on.
     connect: Callable[[ControllerSlots], None] = _no_slots
-    #: Measures each test's CPU and memory; its figures travel as a ``usage`` event.
+    #: Measures each test's CPU and memory; its figures travel on the test's ``Ended`` event.
     meter: Meter | None = None
 
 
@@ -147,21 +151,23 @@ class Recorder:
             data = self._config.hook.pytest_report_to_serializable(
                 config=self._config, report=report
             )
-            self.events.append(["report", data])
+            self.events.append(Reported(data))
             if report.when == "call" or (report.when == "setup" and not report.passed):
                 # Right before pytest decides how far to tear down: the moment a
                 # stop from the controller still makes this item's teardown full.
                 self._after_report()
         elif name == "pytest_warning_recorded":
-            self.events.append(["warning", serialize_warning(**kwargs)])
+            self.events.append(serialize_warning(**kwargs))
         elif name == "pytest_runtest_logstart":
-            self.events.append(["start"])
+            # The location travels with the test: the controller then need
+            # not work it out again (``item.location`` reads the source).
+            self.events.append(Started(kwargs["location"]))
             if self._meter is not None:
                 self._meter.start()
+        elif self._meter is not None:
+            self.events.append(Ended(*self._meter.stop()))
         else:
-            # The test's CPU seconds and peak RSS ride on its finish, when measured.
-            usage = self._meter.stop() if self._meter is not None else ()
-            self.events.append(["finish", *usage])
+            self.events.append(Ended())
 
     def take(self) -> tuple[Event, ...]:
         """The events recorded since the last call."""
@@ -185,19 +191,19 @@ def serialize_warning(
     when: str,
     nodeid: str,
     location: tuple[str, int, str] | None,
-) -> dict[str, Any]:
+) -> Warned:
     """A recorded warning as plain data (see ``relay.deserialize_warning``)."""
     category = warning_message.category
-    return {
-        "message": str(warning_message.message),
-        "category": f"{category.__module__}:{category.__qualname__}",
-        "filename": warning_message.filename,
-        "lineno": warning_message.lineno,
-        "line": warning_message.line,
-        "when": when,
-        "nodeid": nodeid,
-        "location": list(location) if location is not None else None,
-    }
+    return Warned(
+        message=str(warning_message.message),
+        category=f"{category.__module__}:{category.__qualname__}",
+        filename=warning_message.filename,
+        lineno=warning_message.lineno,
+        line=warning_message.line,
+        when=when,
+        nodeid=nodeid,
+        location=location,
+    )
 
 
 class WorkerLoop:
@@ -453,9 +459,11 @@ def _finish_session(
 
     def report() -> None:
         if outbox is not None:
+            # What is recorded once no test runs: the session's warnings.
             events = recorder.take() if recorder is not None else ()
+            warned = tuple(event for event in events if isinstance(event, Warned))
             output = dict(getattr(config, "workeroutput", {}))
-            outbox.send(WorkerFinished(output, events))
+            outbox.send(WorkerFinished(output, warned))
 
     steps: tuple[Callable[[], object], ...] = (
         lambda: config.hook.pytest_sessionfinish(session=session, exitstatus=status),
