@@ -48,19 +48,29 @@ class ItemInfo:
 def describe(items: Sequence[pytest.Item], rootdir: Path) -> list[ItemInfo]:
     """Plain data for each collected item, in collection order."""
     infos = []
+    # The tests of a module share its path: work each path out once.
+    paths: dict[Path, str] = {}
     for item in items:
-        try:
-            path = item.path.relative_to(rootdir).as_posix()
-        except ValueError:
-            path = item.path.as_posix()
-        markers = frozenset(mark.name for mark in item.iter_markers())
-        infos.append(ItemInfo(item.nodeid, path, markers, _resources(item)))
+        path = paths.get(item.path)
+        if path is None:
+            try:
+                path = item.path.relative_to(rootdir).as_posix()
+            except ValueError:
+                path = item.path.as_posix()
+            paths[item.path] = path
+        marks = list(item.iter_markers())
+        markers = frozenset(mark.name for mark in marks)
+        resources = _resources(item, marks) if "resource" in markers else frozenset()
+        infos.append(ItemInfo(item.nodeid, path, markers, resources))
     return infos
 
 
-def _resources(item: pytest.Item) -> frozenset[str]:
+def _resources(item: pytest.Item, marks: Sequence[pytest.Mark]) -> frozenset[str]:
+    """The resources ``item``'s ``resource`` markers (among ``marks``) name."""
     names: set[str] = set()
-    for mark in item.iter_markers("resource"):
+    for mark in marks:
+        if mark.name != "resource":
+            continue
         if not mark.args or mark.kwargs or not all(isinstance(a, str) and a for a in mark.args):
             raise pytest.UsageError(
                 f"testfleet: {item.nodeid}: @pytest.mark.resource takes one or more resource "

@@ -164,8 +164,6 @@ def load_databases(rootdir: Path, environ: Mapping[str, str] | None = None) -> l
 
     Raises :class:`DatabaseConfigError` (a TOML syntax error included).
     """
-    from testfleet.categories.config import CategoryConfigError, read_toml
-
     env = os.environ if environ is None else environ
     places = (("testfleet.toml", ("databases",)), ("pyproject.toml", ("tool", "testfleet")))
     for filename, path in places:
@@ -173,6 +171,8 @@ def load_databases(rootdir: Path, environ: Mapping[str, str] | None = None) -> l
         # Most projects configure no databases: spare them parsing TOML on every run.
         if not file.is_file() or "databases" not in file.read_text(errors="replace"):
             continue
+        from testfleet.categories.config import CategoryConfigError, read_toml
+
         try:
             document: Mapping[str, object] = read_toml(file)
         except CategoryConfigError as error:
