@@ -373,23 +373,27 @@ def _maybe(kind: Callable[[Any], Any], value: Any) -> Any:
 
 
 def result_from_row(row: Sequence[Any]) -> TestResult:
-    """A result from the values of ``ALL_RESULT_COLUMNS``."""
-    nodeid, outcome, setup, call, teardown, worker, start = row[:7]
-    cpu, peak, attempts, quarantined, category, resources = row[7:]
+    """A result from the values of ``ALL_RESULT_COLUMNS``.
+
+    Called for every row a run's estimates read (five runs of every test),
+    so it converts in line and passes the fields by position.
+    """
+    nodeid, outcome, setup, call, teardown, worker, start, cpu, peak = row[:9]
+    attempts, quarantined, category, resources = row[9:]
     return TestResult(
-        nodeid=nodeid,
-        outcome=cast(Outcome, outcome),
-        setup=setup,
-        call=call,
-        teardown=teardown,
-        worker=worker,
-        start=start,
-        cpu=_maybe(float, cpu),
-        peak_rss=_maybe(int, peak),
-        attempts=int(attempts),
-        quarantined=bool(quarantined),
-        category=category,
-        resources=tuple(resources.split(",")) if resources else (),
+        nodeid,
+        outcome,
+        setup,
+        call,
+        teardown,
+        worker,
+        start,
+        None if cpu is None else float(cpu),
+        None if peak is None else int(peak),
+        int(attempts),
+        bool(quarantined),
+        category,
+        tuple(resources.split(",")) if resources else (),
     )
 
 
