@@ -239,3 +239,45 @@ def test_a_failing_sessionfinish_in_a_worker_is_shown(pytester: pytest.Pytester,
     result.stdout.fnmatch_lines(["*worker gw0 failed to end its pytest session:*"])
     result.stdout.fnmatch_lines(["*RuntimeError: cannot end gw1*"])
     assert events(pytester, "unconfigure") == {"gw0", "gw1", "controller"}
+
+
+#: Reports whether the collected session is frozen for the GC at each step of the
+#: controller's end: as the session finishes, and as the interpreter exits (after
+#: the exit handlers that testfleet registered later than this one).
+GC_CONFTEST = """
+    import atexit
+    import gc
+    import os
+
+    def say(step):
+        if "PYTEST_XDIST_WORKER" not in os.environ:
+            os.write(1, f"\\n{step}: frozen={gc.get_freeze_count()}\\n".encode())
+
+    atexit.register(say, "exit")
+
+    def pytest_sessionfinish(session):
+        say("sessionfinish")
+"""
+
+
+def test_the_session_stays_frozen_for_the_gc_until_the_process_ends(
+    pytester: pytest.Pytester, run: Run
+) -> None:
+    """pytest's collections as the session ends and Python's as the interpreter
+    ends skip the collected session: the controller never thaws it for them."""
+    pytester.makeconftest(GC_CONFTEST)
+    tests = "def test_a(): pass\ndef test_b(): pass"
+    pytester.makepyfile(**{f"test_m{m}": tests for m in range(4)})
+    serial = run()
+    serial.assert_outcomes(passed=8)
+    assert "sessionfinish: frozen=0" in serial.stdout.str()
+    result = run("--workers=2")
+    result.assert_outcomes(passed=8)
+    frozen = {
+        step: int(line.partition("frozen=")[2])
+        for line in result.stdout.lines
+        for step in ("sessionfinish", "exit")
+        if line.startswith(f"{step}: frozen=")
+    }
+    assert frozen["sessionfinish"] > 1000
+    assert frozen["exit"] >= frozen["sessionfinish"]
