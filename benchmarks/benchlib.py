@@ -31,10 +31,19 @@ DEFAULT_WORKDIR = REPO_ROOT / "benchmarks" / "work"
 DEFAULT_OUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 DASH = "\N{EN DASH}"  # for ranges and empty cells in the Markdown tables
-TOOLS: tuple[str, ...] = ("serial", "testfleet", "xdist", "worksteal", "parallex", "zygote")
+TOOLS: tuple[str, ...] = (
+    "serial",
+    "testfleet",
+    "testfleet-no-history",
+    "xdist",
+    "worksteal",
+    "parallex",
+    "zygote",
+)
 #: The distribution each tool needs beyond pytest, as ``pip install`` names it.
 TOOL_DISTRIBUTIONS: dict[str, str] = {
     "testfleet": "testfleet",
+    "testfleet-no-history": "testfleet",
     "xdist": "pytest-xdist",
     "worksteal": "pytest-xdist",
     "parallex": "pytest-parallex",
@@ -47,6 +56,7 @@ OUTCOME_KEYS: tuple[str, ...] = ("passed", "failed", "errors", "skipped", "xfail
 # ones that are set, since every tool inherits them.
 NOTABLE_ENV: tuple[str, ...] = (
     "PYTHONDONTWRITEBYTECODE",
+    "PYTHONUNBUFFERED",
     "PYTEST_ADDOPTS",
     "PYTEST_PLUGINS",
     "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
@@ -130,6 +140,8 @@ def tool_args(tool: str, workers: int) -> list[str]:
         return block
     if tool == "testfleet":
         return [*block, "--workers", str(workers)]
+    if tool == "testfleet-no-history":  # what recording the history costs
+        return [*block, "--workers", str(workers), "--no-history"]
     if tool == "xdist":
         return [*block, "-n", str(workers)]
     if tool == "worksteal":
