@@ -1,9 +1,12 @@
-"""Run networkx's own test suite serially, with testfleet and with xdist; compare outcomes.
+"""Run networkx's own test suite serially, with testfleet and its peers; compare outcomes.
 
 A real suite catches what the synthetic ones cannot: fixtures, skips, xfails, doctests and
 tests that depend on one another. Each tool's junit XML is compared test by test (junit
 classname + name) with the serial run of the same repetition, and the walls are reported
-next to each other. Runs are interleaved (rotating order) like ``run.py``'s.
+next to each other, with CPU, max RSS and peak PSS (proportional set size summed over the
+run's process tree, sampled). Runs are interleaved (rotating order) like ``run.py``'s.
+``--tools`` takes any of ``benchlib.TOOLS`` (the peers pytest-xdist, pytest-parallex and
+pytest-zygote among them); a tool whose plugin is not installed is reported, not run.
 
 networkx, numpy and scipy must be importable (pandas and lxml too, for the full suite that
 BASELINE.md timed); this script does not install anything. Every tool first runs once,
@@ -52,6 +55,19 @@ print(json.dumps(found))
 """
 
 TestKey = tuple[str, str]
+TABLE_HEADERS: tuple[str, ...] = (
+    "tool",
+    "wall s",
+    "/ serial",
+    "/ xdist",
+    "CPU s",
+    "max RSS MiB",
+    "peak PSS MiB",
+    "junit entries",
+    "summary (last run)",
+    "outcome differences",
+    "exit codes",
+)
 
 
 @dataclass
@@ -68,6 +84,13 @@ class Config:
     package: str
     extra_env: dict[str, str]
     timeout: float
+    #: tools asked for whose plugin is not installed -> its distribution name
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def runnable(self) -> list[str]:
+        """The tools that can run, in the order asked for."""
+        return [tool for tool in self.tools if tool not in self.missing]
 
     @property
     def run_dir(self) -> Path:
@@ -140,7 +163,16 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         package=args.package,
         extra_env=parse_env(args.env),
         timeout=args.timeout,
+        missing=benchlib.missing_tools(tools),
     )
+
+
+def missing_lines(cfg: Config) -> list[str]:
+    """One problem line per tool that was asked for but is not installed."""
+    return [
+        f"{tool}: not installed (`python -m pip install {dist}`); no figures for it"
+        for tool, dist in cfg.missing.items()
+    ]
 
 
 def prepare_neutral_dir(path: Path) -> None:
@@ -297,14 +329,16 @@ def print_run(run: NxRun) -> None:
     status = "ok" if r.ok else "PROBLEM: " + "; ".join(r.problems)
     print(
         f"  rep {r.rep} {r.tool:9} wall {r.wall:7.2f} s cpu {r.cpu:7.2f} s "
-        f"rss {r.maxrss_kib / 1024:6.1f} MiB exit {r.returncode} {r.counts} "
+        f"rss {r.maxrss_kib / 1024:6.1f} MiB pss {r.peak_pss_kib / 1024:6.1f} MiB "
+        f"exit {r.returncode} {r.counts} "
         f"junit {sum(len(v) for v in run.outcomes.values())} diffs {diff} {status}",
         flush=True,
     )
 
 
 def _tool_rows(cfg: Config, runs: Sequence[NxRun]) -> list[list[str]]:
-    """One table row per tool: walls, ratios, CPU, memory, outcomes, differences."""
+    """One table row per tool: walls, ratios, CPU, memory (max RSS, peak PSS), outcomes,
+    differences; a tool that is not installed has a row that says so."""
 
     def walls(tool: str) -> list[float]:
         """Walls of the runs that completed; outcome differences are reported apart."""
@@ -315,9 +349,14 @@ def _tool_rows(cfg: Config, runs: Sequence[NxRun]) -> list[list[str]]:
     rows = []
     for tool in cfg.tools:
         mine = [r for r in runs if r.record.tool == tool]
+        if tool in cfg.missing or not mine:
+            shown = "not installed" if tool in cfg.missing else "not run"
+            rows.append([tool, shown, *[DASH] * (len(TABLE_HEADERS) - 2)])
+            continue
         wall = benchlib.spread(walls(tool))
         cpu = benchlib.spread([r.record.cpu for r in mine])
         rss = benchlib.spread([r.record.maxrss_kib / 1024 for r in mine])
+        pss = benchlib.spread([r.record.peak_pss_kib / 1024 for r in mine])
         diffs = [str(r.difference_count) for r in mine if r.difference_count is not None]
         last = mine[-1]
         rows.append(
@@ -328,6 +367,7 @@ def _tool_rows(cfg: Config, runs: Sequence[NxRun]) -> list[list[str]]:
                 benchlib.ratio(wall.median if wall else None, xdist.median if xdist else None),
                 cpu.fmt() if cpu else DASH,
                 f"{rss.median:.0f}" if rss else DASH,
+                f"{pss.median:.0f}" if pss else DASH,
                 str(sum(len(v) for v in last.outcomes.values())),
                 ", ".join(f"{v} {k}" for k, v in (last.record.counts or {}).items()) or DASH,
                 "reference" if tool == "serial" else (", ".join(diffs) or DASH),
@@ -367,22 +407,20 @@ def render(
         "pytest.ini, so no outer configuration applies):",
     ]
     for tool in cfg.tools:
-        shown = next(r.record.command for r in runs if r.record.tool == tool)
-        out.append(f"  - {tool}: `{shown}`")
+        shown = next((r.record.command for r in runs if r.record.tool == tool), None)
+        if shown is None:  # not run: the command it would have had
+            shown = benchlib.display_command(tool_command(cfg, tool, cfg.logs / f"r1-{tool}.xml"))
+        dist = cfg.missing.get(tool)
+        note = f" (not installed: `python -m pip install {dist}`)" if dist else ""
+        out.append(f"  - {tool}: `{shown}`{note}")
     out += [f"- Note: {note}" for note in notes]
-    headers = [
-        "tool",
-        "wall s",
-        "/ serial",
-        "/ xdist",
-        "CPU s",
-        "max RSS MiB",
-        "junit entries",
-        "summary (last run)",
-        "outcome differences",
-        "exit codes",
-    ]
-    out += ["", benchlib.md_table(headers, _tool_rows(cfg, runs)), "", "### Problems", ""]
+    out.append(
+        "- Memory: max RSS is the largest single process of the tree (`wait4`); peak PSS is "
+        "the largest sum of `Pss:` over the run's process tree, sampled while it ran "
+        "(shared pages counted once); medians over every run"
+    )
+    table = benchlib.md_table(TABLE_HEADERS, _tool_rows(cfg, runs))
+    out += ["", table, "", "### Problems", ""]
     problems = [f"- setup: {problem}" for problem in setup_problems]
     for run in runs:
         r = run.record
@@ -410,16 +448,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = benchlib.machine_info(env, neutral)
     print(f"bytecode: {benchlib.bytecode_note(os.environ)}", flush=True)
     commands = {
-        tool: tool_command(cfg, tool, cfg.logs / f"warmup-{tool}.xml") for tool in cfg.tools
+        tool: tool_command(cfg, tool, cfg.logs / f"warmup-{tool}.xml") for tool in cfg.runnable
     }
-    setup_problems = benchlib.warm_up(
+    setup_problems = missing_lines(cfg) + benchlib.warm_up(
         commands, cwd=neutral, env=env, logs=cfg.logs, label=cfg.package, timeout=cfg.timeout
     )
     for problem in setup_problems:
         print(f"  setup PROBLEM: {problem}", flush=True)
     runs: list[NxRun] = []
     for rep in range(1, cfg.repeat + 1):
-        for position, tool in enumerate(benchlib.rotated(cfg.tools, rep - 1)):
+        for position, tool in enumerate(benchlib.rotated(cfg.runnable, rep - 1)):
             runs.append(run_tool(cfg, rep, tool, position, env))
             print_run(runs[-1])
     compare_runs(runs)

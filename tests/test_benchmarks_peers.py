@@ -309,3 +309,96 @@ def test_a_tool_that_is_not_installed_is_reported_not_dropped() -> None:
     assert run.missing_lines(cfg) == [
         "zygote: not installed (`python -m pip install pytest-zygote`); no figures for it"
     ]
+
+
+# ---------------------------------------------------------------- networkx.py with the peers
+
+networkx_bench = load("networkx")  # benchmarks/networkx.py, not the networkx package
+
+
+def _nx_config(tools: list[str], missing: dict[str, str] | None = None) -> object:
+    return networkx_bench.Config(
+        tools=tools,
+        workers=2,
+        repeat=1,
+        out=Path("x.md"),
+        workdir=Path("/work-dir"),
+        logs=Path("/work-dir/networkx/runs/now"),
+        keyword=None,
+        package="networkx",
+        extra_env={},
+        timeout=60.0,
+        missing=missing or {},
+    )
+
+
+def _nx_run(tool: str, pss_mib: int) -> object:
+    record = _record(tool, {"passed": 400})
+    record.suite = "networkx"
+    record.peak_pss_kib = pss_mib * MIB
+    return networkx_bench.NxRun(record=record, junit="r1.xml", outcomes={("m", "t"): ["passed"]})
+
+
+@pytest.mark.parametrize("zygote_installed", [True, False])
+def test_networkx_runs_the_peers_with_benchlibs_arguments(
+    zygote_installed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every tool's command takes ``tool_args``: the block of pytest-zygote (or, in its
+    own runs, of testfleet) applies to networkx's runs too."""
+    real = benchlib.installed
+    monkeypatch.setattr(
+        benchlib,
+        "installed",
+        lambda dist: zygote_installed if dist == "pytest-zygote" else real(dist),
+    )
+    cfg = _nx_config(list(benchlib.TOOLS))
+    junit = cfg.logs / "r1.xml"
+    for tool in benchlib.TOOLS:
+        cmd = networkx_bench.tool_command(cfg, tool, junit)
+        args = benchlib.tool_args(tool, 2)
+        start = cmd.index("--pyargs") + 2
+        assert cmd[start : start + len(args)] == args
+        assert ("no:zygote" in cmd) == (zygote_installed and tool != "zygote")
+        assert ("no:testfleet" in cmd) == (tool == "zygote")
+
+
+def test_networkx_table_shows_the_peak_pss() -> None:
+    cfg = _nx_config(["serial", "parallex", "zygote"])
+    runs = [_nx_run("serial", 120), _nx_run("parallex", 250), _nx_run("zygote", 180)]
+    table = benchlib.md_table(networkx_bench.TABLE_HEADERS, networkx_bench._tool_rows(cfg, runs))
+    header, _, *rows = table.splitlines()
+    assert "peak PSS MiB" in header
+    column = [cell.strip() for cell in header.strip("|").split("|")].index("peak PSS MiB")
+    shown = {row.split("|")[1].strip(): row.strip("|").split("|")[column].strip() for row in rows}
+    assert shown == {"serial": "120", "parallex": "250", "zygote": "180"}
+
+
+def test_networkx_reports_a_tool_that_is_not_installed() -> None:
+    cfg = _nx_config(["serial", "zygote"], missing={"zygote": "pytest-zygote"})
+    assert cfg.runnable == ["serial"]
+    runs = [_nx_run("serial", 120)]
+    rows = networkx_bench._tool_rows(cfg, runs)
+    assert rows[1][:2] == ["zygote", "not installed"]
+    assert len(rows[1]) == len(networkx_bench.TABLE_HEADERS)
+    info = {
+        "date": "today",
+        "cpus": 2,
+        "nproc": 2,
+        "cpu_model": "cpu",
+        "memory": "1 GiB",
+        "platform": "linux",
+        "python": "3",
+        "pytest": "8",
+        "pytest-xdist": "3",
+        "testfleet": "1",
+        "plugins": [],
+        "loadavg_start": [0.0, 0.0, 0.0],
+        "env": {},
+    }
+    setup = networkx_bench.missing_lines(cfg)
+    text = networkx_bench.render(
+        cfg, info=info, shell_env={}, runs=runs, notes=[], found={}, setup_problems=setup
+    )
+    assert "- zygote: `python -m pytest" in text.replace(sys.executable, "python")
+    assert "(not installed: `python -m pip install pytest-zygote`)" in text
+    assert "- setup: zygote: not installed (`python -m pip install pytest-zygote`)" in text
