@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from testfleet.scheduling.plan import PlanItem, Unit, lower_bound, plan, resource_chains
+from testfleet.scheduling.plan import (
+    PlanItem,
+    Unit,
+    lower_bound,
+    plan,
+    resource_chains,
+    split_evenly,
+)
 from testfleet.scheduling.resources import Resources
 from testfleet.scheduling.shards import (
     ShardItem,
@@ -214,6 +221,55 @@ def test_a_group_longer_than_a_fair_share_is_split_and_pays_its_setup_again() ->
     assert len(big) == 2
     assert sum(len(u.items) for u in big) == 10
     assert all(u.estimate == pytest.approx(0.5 + len(u.items)) for u in big)
+
+
+def best_largest_piece(estimates: list[float], pieces: int) -> float:
+    """The smallest largest piece of any cut of ``estimates`` into <= ``pieces`` runs."""
+    best = sum(estimates)
+    for cuts in range(1, min(pieces, len(estimates))):
+        for points in itertools.combinations(range(1, len(estimates)), cuts):
+            bounds = [0, *points, len(estimates)]
+            largest = max(sum(estimates[a:b]) for a, b in itertools.pairwise(bounds))
+            best = min(best, largest)
+    return best
+
+
+@settings(max_examples=300, deadline=None)
+@given(durations=st.lists(estimates, min_size=1, max_size=8), pieces=st.integers(1, 5))
+def test_a_group_is_split_into_consecutive_pieces_with_the_smallest_largest_piece(
+    durations: list[float], pieces: int
+) -> None:
+    """The pieces keep collection order, cover the group once, and the largest is
+    as small as any cut into that many consecutive pieces allows."""
+    members = [PlanItem(index=i, group="g", estimate=d) for i, d in enumerate(durations)]
+    cut = split_evenly(members, pieces)
+    assert [m for piece in cut for m in piece] == members
+    assert all(cut)
+    assert len(cut) <= pieces
+    largest = max(sum(m.estimate for m in piece) for piece in cut)
+    assert largest == pytest.approx(best_largest_piece(durations, pieces), rel=1e-6)
+
+
+def test_a_tail_of_long_tests_is_not_packed_with_the_short_tests_before_it() -> None:
+    """Like the sleep benchmark's last module: short tests, then three of 3 s. On 8
+    workers of a 24 s run each long test is a piece of its own, and the plan meets
+    the bound (cutting where half a test overflowed made a 3.85 s piece)."""
+    tail = [*[0.05] * 17, 3.0, 3.0, 3.0]
+    items = [PlanItem(index=i, group="last", estimate=d) for i, d in enumerate(tail)]
+    for size in (3.0, 3.0, 3.0, 3.0, 2.15):
+        items += [
+            PlanItem(index=len(items) + i, group=f"m{len(items)}", estimate=size / 5)
+            for i in range(5)
+        ]
+    estimates = [i.estimate for i in items]
+    assert sum(estimates) == pytest.approx(24.0)
+    units = plan(items, workers=8)
+    assert [u.items for u in units if u.estimate == 3.0 and len(u.items) == 1] == [
+        (17,),
+        (18,),
+        (19,),
+    ]
+    assert makespan(simulate(units, 8)) == pytest.approx(lower_bound(estimates, 8))
 
 
 def test_a_group_within_its_fair_share_stays_whole() -> None:

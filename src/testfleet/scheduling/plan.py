@@ -166,16 +166,48 @@ def _split(members: list[PlanItem], cost: float, fair: float) -> list[list[PlanI
     # Each piece pays the setup cost again; size the pieces so that with it
     # they still fit the fair share, as far as the longest test allows.
     pieces = min(len(members), math.ceil(work / max(fair - cost, fair / 2)))
-    target = work / pieces
-    result: list[list[PlanItem]] = [[]]
-    filled = 0.0
-    for member in members:
-        if result[-1] and filled + member.estimate / 2 > target and len(result) < pieces:
-            result.append([])
-            filled = 0.0
-        result[-1].append(member)
-        filled += member.estimate
-    return result
+    return split_evenly(members, pieces)
+
+
+def split_evenly(members: Sequence[PlanItem], pieces: int) -> list[list[PlanItem]]:
+    """``members`` cut into at most ``pieces`` consecutive pieces whose largest is
+    as small as it can be (the linear partition problem).
+
+    A module whose last tests are long (a tail of 3 s tests after many short
+    ones) must not put a long test in the piece of the short ones: cutting
+    where half a test would overflow a piece left a piece of 3.9 s in a run
+    whose fair share was 3 s.  The smallest feasible largest piece is found by
+    bisection over the piece sizes the greedy fill can tell apart.
+    """
+    estimates = [m.estimate for m in members]
+    if pieces <= 1 or len(members) <= 1:
+        return [list(members)]
+    low, high = max(estimates), sum(estimates)
+    # Bisect on the capacity until the bracket is finer than any test
+    # distinguishes; the greedy fill at ``high`` always fits in ``pieces``.
+    for _ in range(64):
+        if high - low <= 1e-9 * max(1.0, high):
+            break
+        middle = (low + high) / 2
+        if len(_fill(estimates, middle)) <= pieces:
+            high = middle
+        else:
+            low = middle
+    cuts = _fill(estimates, high)
+    return [list(members[start:end]) for start, end in cuts]
+
+
+def _fill(estimates: Sequence[float], capacity: float) -> list[tuple[int, int]]:
+    """Consecutive ``(start, end)`` pieces, each filled up to ``capacity`` in order."""
+    cuts: list[tuple[int, int]] = []
+    start, filled = 0, 0.0
+    for index, estimate in enumerate(estimates):
+        if index > start and filled + estimate > capacity:
+            cuts.append((start, index))
+            start, filled = index, 0.0
+        filled += estimate
+    cuts.append((start, len(estimates)))
+    return cuts
 
 
 def pair_singletons(
