@@ -272,6 +272,18 @@ def test_a_tail_of_long_tests_is_not_packed_with_the_short_tests_before_it() -> 
     assert makespan(simulate(units, 8)) == pytest.approx(lower_bound(estimates, 8))
 
 
+def test_a_group_is_cut_once_more_when_its_pieces_still_do_not_fit() -> None:
+    """Short tests then three of 2 s, on 8 workers of a 20 s run (2.5 s each): three
+    consecutive pieces cannot all fit (0.68 s + 2 s is one), four can."""
+    tail = [*[0.04] * 17, 2.0, 2.0, 2.0]
+    items = [PlanItem(index=i, group="last", estimate=d) for i, d in enumerate(tail)]
+    items += [
+        PlanItem(index=20 + i, group=f"m{i}", estimate=(20 - sum(tail)) / 8) for i in range(8)
+    ]
+    units = plan(items, workers=8)
+    assert [u.items for u in units if u.items[0] < 20] == [(17,), (18,), (19,), tuple(range(17))]
+
+
 def test_a_group_within_its_fair_share_stays_whole() -> None:
     """Splitting only pays when a group alone exceeds a worker's share."""
     items = [PlanItem(index=i, group=f"m{i % 4}", estimate=1.0) for i in range(40)]

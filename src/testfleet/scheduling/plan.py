@@ -166,7 +166,17 @@ def _split(members: list[PlanItem], cost: float, fair: float) -> list[list[PlanI
     # Each piece pays the setup cost again; size the pieces so that with it
     # they still fit the fair share, as far as the longest test allows.
     pieces = min(len(members), math.ceil(work / max(fair - cost, fair / 2)))
-    return split_evenly(members, pieces)
+    cut = split_evenly(members, pieces)
+    # Consecutive pieces may still not fit (a 0.7 s piece and three tests of
+    # 2 s make no three pieces of 2.5 s): cut once more while that helps.
+    longest = max(m.estimate for m in members)
+    while pieces < len(members):
+        largest = max(sum(m.estimate for m in piece) for piece in cut)
+        if largest + cost <= fair or largest <= longest:
+            break
+        pieces += 1
+        cut = split_evenly(members, pieces)
+    return cut
 
 
 def split_evenly(members: Sequence[PlanItem], pieces: int) -> list[list[PlanItem]]:
