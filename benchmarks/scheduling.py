@@ -48,6 +48,8 @@ def parse_seconds(text: str) -> float:
 def predict(suite_dir: Path, workers: int, env: dict[str, str], log: Path) -> float | None:
     """What ``testfleet plan`` predicts for the run phase on ``workers`` workers."""
     cmd = [sys.executable, "-m", "testfleet.cli", "plan", "--workers", str(workers)]
+    if benchlib.installed("pytest-zygote"):
+        cmd += ["--", "-p", "no:zygote"]  # its --workers clashes with testfleet's
     benchlib.run_measured(cmd, cwd=suite_dir, env=env, log_path=log, timeout=300)
     for line in log.read_text().splitlines()[1:]:
         match = _PREDICTED.match(line)
