@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -293,3 +294,45 @@ def test_tmp_path_per_worker(pytester: pytest.Pytester, run: Run) -> None:
     assert len(dirs) == 12
     assert len(set(dirs)) == 12
     assert all(path.startswith(str(basetemp)) for path in dirs)
+
+
+#: Writes down what the controller's pytest_runtest_logstart and logfinish are given.
+LOCATIONS_CONFTEST = """
+    import json
+    import os
+    from pathlib import Path
+
+    def record(hook, nodeid, location):
+        if "PYTEST_XDIST_WORKER" not in os.environ:
+            with open(Path(__file__).parent / "locations.jsonl", "a") as out:
+                out.write(json.dumps([hook, nodeid, list(location)]) + "\\n")
+
+    def pytest_runtest_logstart(nodeid, location):
+        record("start", nodeid, location)
+
+    def pytest_runtest_logfinish(nodeid, location):
+        record("finish", nodeid, location)
+"""
+
+
+def test_start_and_finish_hooks_get_the_locations_of_a_serial_run(
+    pytester: pytest.Pytester, run: Run
+) -> None:
+    """Each test's location travels with its start from the worker: plugins in the
+    controller are given what a serial run gives them, for every test."""
+    pytester.makeconftest(LOCATIONS_CONFTEST)
+    pytester.makepyfile(**SUITE)
+    log = pytester.path / "locations.jsonl"
+
+    run()
+    serial = sorted(log.read_text().splitlines())
+    log.unlink()
+    run("--workers", "2")
+    fleet = sorted(log.read_text().splitlines())
+
+    assert fleet == serial
+    assert len(serial) == 2 * 12  # a start and a finish for each of the 12 tests
+    starts = {nodeid: location for hook, nodeid, location in map(json.loads, fleet)}
+    path, lineno, domain = starts["test_two.py::test_param[4]"]
+    assert (path, domain) == ("test_two.py", "test_param[4]")
+    assert isinstance(lineno, int)
