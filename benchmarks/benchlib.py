@@ -126,6 +126,29 @@ def missing_tools(tools: Iterable[str]) -> dict[str, str]:
     }
 
 
+class ToolChoice:
+    """The tools a runner's configuration asks for, and those of them it cannot run.
+
+    Mixed into each runner's ``Config`` dataclass, which declares both fields.
+    """
+
+    tools: list[str]
+    #: tools asked for whose plugin is not installed -> its distribution name
+    missing: dict[str, str]
+
+    @property
+    def runnable(self) -> list[str]:
+        """The tools that can run, in the order asked for."""
+        return [tool for tool in self.tools if tool not in self.missing]
+
+    def missing_lines(self) -> list[str]:
+        """One problem line per tool that was asked for but is not installed."""
+        return [
+            f"{tool}: not installed (`python -m pip install {dist}`); no figures for it"
+            for tool, dist in self.missing.items()
+        ]
+
+
 def tool_args(tool: str, workers: int) -> list[str]:
     """The pytest arguments that select ``tool``; kept as plain as each tool's docs show.
 

@@ -71,7 +71,7 @@ TABLE_HEADERS: tuple[str, ...] = (
 
 
 @dataclass
-class Config:
+class Config(benchlib.ToolChoice):
     """The resolved options of one invocation."""
 
     tools: list[str]
@@ -86,11 +86,6 @@ class Config:
     timeout: float
     #: tools asked for whose plugin is not installed -> its distribution name
     missing: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def runnable(self) -> list[str]:
-        """The tools that can run, in the order asked for."""
-        return [tool for tool in self.tools if tool not in self.missing]
 
     @property
     def run_dir(self) -> Path:
@@ -165,14 +160,6 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         timeout=args.timeout,
         missing=benchlib.missing_tools(tools),
     )
-
-
-def missing_lines(cfg: Config) -> list[str]:
-    """One problem line per tool that was asked for but is not installed."""
-    return [
-        f"{tool}: not installed (`python -m pip install {dist}`); no figures for it"
-        for tool, dist in cfg.missing.items()
-    ]
 
 
 def prepare_neutral_dir(path: Path) -> None:
@@ -450,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {
         tool: tool_command(cfg, tool, cfg.logs / f"warmup-{tool}.xml") for tool in cfg.runnable
     }
-    setup_problems = missing_lines(cfg) + benchlib.warm_up(
+    setup_problems = cfg.missing_lines() + benchlib.warm_up(
         commands, cwd=neutral, env=env, logs=cfg.logs, label=cfg.package, timeout=cfg.timeout
     )
     for problem in setup_problems:

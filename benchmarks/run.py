@@ -40,7 +40,7 @@ CPU_ACCOUNTING_FLOOR = 0.9
 
 
 @dataclass
-class Config:
+class Config(benchlib.ToolChoice):
     """The resolved options of one invocation."""
 
     suites: list[str]
@@ -54,11 +54,6 @@ class Config:
     quick: bool
     #: tools asked for whose plugin is not installed -> its distribution name
     missing: dict[str, str]
-
-    @property
-    def runnable(self) -> list[str]:
-        """The tools that can run, in the order asked for."""
-        return [tool for tool in self.tools if tool not in self.missing]
 
 
 def parse_args(argv: Sequence[str] | None) -> Config:
@@ -91,14 +86,6 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         quick=args.quick,
         missing=benchlib.missing_tools(tools),
     )
-
-
-def missing_lines(cfg: Config) -> list[str]:
-    """One problem line per tool that was asked for but is not installed."""
-    return [
-        f"{tool}: not installed (`python -m pip install {dist}`); no figures for it"
-        for tool, dist in cfg.missing.items()
-    ]
 
 
 def warm_up(
@@ -509,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd = benchlib.pytest_command(benchlib.tool_args(tool, cfg.workers))
         print(f"{tool:9}: {benchlib.display_command(cmd)}")
     print(f"suites in {suite_root}; logs in {run_dir}", flush=True)
-    setup_problems = missing_lines(cfg) + warm_up(cfg, suite_dirs, env, run_dir)
+    setup_problems = cfg.missing_lines() + warm_up(cfg, suite_dirs, env, run_dir)
     for problem in setup_problems:
         print(f"  setup PROBLEM: {problem}")
     records = run_all(cfg, suite_dirs, env, run_dir)

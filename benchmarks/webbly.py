@@ -47,7 +47,7 @@ TIMEOUT = 900.0  # seconds per run
 
 
 @dataclass
-class Config:
+class Config(benchlib.ToolChoice):
     """The resolved options of one invocation."""
 
     tools: list[str]
@@ -56,11 +56,6 @@ class Config:
     workdir: Path
     #: tools asked for whose plugin is not installed -> its distribution name
     missing: dict[str, str]
-
-    @property
-    def runnable(self) -> list[str]:
-        """The tools that can run, in the order asked for."""
-        return [tool for tool in self.tools if tool not in self.missing]
 
 
 @dataclass
@@ -111,14 +106,6 @@ def command(tool: str) -> list[str]:
     if tool == "testfleet-no-history":
         return [*TESTFLEET, *block, "-p", "no:cacheprovider", "-q", "--no-history"]
     return [*PYTEST, *benchlib.tool_args(tool, WORKERS)]
-
-
-def missing_lines(cfg: Config) -> list[str]:
-    """One problem line per tool that was asked for but is not installed."""
-    return [
-        f"{tool}: not installed (`python -m pip install {dist}`); no figures for it"
-        for tool, dist in cfg.missing.items()
-    ]
 
 
 def run_one(*, rep: int, tool: str, position: int, env: Mapping[str, str], logs: Path) -> WebblyRun:
@@ -316,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One untimed run of each tool fills the bytecode cache for all alike; testfleet's
     # records the history its timed runs plan from.
     commands = {tool: command(tool) for tool in cfg.runnable}
-    setup_problems = missing_lines(cfg) + benchlib.warm_up(
+    setup_problems = cfg.missing_lines() + benchlib.warm_up(
         commands, cwd=benchlib.REPO_ROOT, env=env, logs=logs, label="webbly", timeout=TIMEOUT
     )
     for problem in setup_problems:

@@ -306,7 +306,7 @@ def test_a_tool_that_is_not_installed_is_reported_not_dropped() -> None:
     assert "not installed" in run.wall_matrix(cfg, records, {"cpu": META}).splitlines()[-1]
     detail = run.detail_table(cfg, records, {"cpu": META})
     assert "| cpu | zygote | not installed |" in detail
-    assert run.missing_lines(cfg) == [
+    assert cfg.missing_lines() == [
         "zygote: not installed (`python -m pip install pytest-zygote`); no figures for it"
     ]
 
@@ -395,7 +395,7 @@ def test_networkx_reports_a_tool_that_is_not_installed() -> None:
         "loadavg_start": [0.0, 0.0, 0.0],
         "env": {},
     }
-    setup = networkx_bench.missing_lines(cfg)
+    setup = cfg.missing_lines()
     text = networkx_bench.render(
         cfg, info=info, shell_env={}, runs=runs, notes=[], found={}, setup_problems=setup
     )

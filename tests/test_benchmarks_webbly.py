@@ -238,7 +238,7 @@ def test_a_tool_that_is_not_installed_is_reported_not_run() -> None:
     assert cfg.runnable == ["serial"]
     runs = [_run("serial", {"passed": 997})]
     webbly.flag_runs(runs)
-    setup = webbly.missing_lines(cfg)
+    setup = cfg.missing_lines()
     assert setup == [
         "zygote: not installed (`python -m pip install pytest-zygote`); no figures for it"
     ]
